@@ -1,0 +1,240 @@
+"""The ``sms123-sync`` command line: parses options, calls the library, renders.
+
+No business logic lives here: every command is one call into the library, and every
+library error becomes a message and its exit code (see DESIGN: 0 done, 1 partly
+failed, 2 usage/input, 3 refused by a guard, 4 authentication/account).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from sms123_sync import __version__
+from sms123_sync.client import RetryPolicy
+from sms123_sync.connection import WORK_DIR, ConnectionSettings, connect
+from sms123_sync.errors import Sms123Error
+from sms123_sync.sandbox import Account, Faults, Sandbox
+from sms123_sync.send import parse_when, prepare_send, send_sms
+from sms123_sync.wire import WireFormat
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class _Cli(click.Group):
+    """Turns library errors into a one-line message and the documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Sms123Error as exc:
+            err.print(f"[bold red]error:[/] {exc}", markup=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            err.print("interrupted")
+            ctx.exit(130)
+
+
+def connection_options(func: F) -> F:
+    """The options of every command that talks to the API."""
+    options = [
+        click.option("--base-url", envvar="SMS123_BASE_URL", help="API base URL (default: the real 123-SMS API)."),
+        click.option("--user", envvar="SMS123_USER", help="Account user/email [env SMS123_USER]."),
+        click.option(
+            "--api-key", envvar="SMS123_API_KEY", help="API key (cleAPI) [env SMS123_API_KEY]; prefer the env."
+        ),
+        click.option(
+            "--wire-format",
+            type=click.Choice([f.value for f in WireFormat]),
+            default="json",
+            show_default=True,
+            help="Request body format.",
+        ),
+        click.option("--timeout", type=float, default=15.0, show_default=True, help="Seconds per HTTP request."),
+        click.option("--retries", type=click.IntRange(1, 20), default=5, show_default=True, help="Attempts per call."),
+        click.option(
+            "--sandbox",
+            "use_sandbox",
+            is_flag=True,
+            help=f"Talk to a local sandbox (data in {WORK_DIR}/sandbox.sqlite) instead of the real account.",
+        ),
+    ]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        kwargs["connection"] = ConnectionSettings(
+            user=kwargs.pop("user"),
+            api_key=kwargs.pop("api_key"),
+            base_url=kwargs.pop("base_url"),
+            wire_format=WireFormat(kwargs.pop("wire_format")),
+            timeout=kwargs.pop("timeout"),
+            retry=RetryPolicy(attempts=kwargs.pop("retries")),
+            sandbox=kwargs.pop("use_sandbox"),
+        )
+        return func(*args, **kwargs)
+
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sms123-sync")
+def cli() -> None:
+    """Keep 123-SMS.NET contact groups in step with a CRM export, and send SMS."""
+
+
+@cli.command()
+@connection_options
+def balance(connection: ConnectionSettings) -> None:
+    """Show the account's balance (SMS credits)."""
+    with connect(connection) as client:
+        value = client.balance().value
+    out.print(f"balance: {value}")
+
+
+@cli.command()
+@click.option("--to", "numbers", multiple=True, required=True, help="Recipient number; repeat for several.")
+@click.option("--message", "-m", required=True, help="The text to send.")
+@click.option("--at", "at_text", help="Schedule for this Paris time, e.g. '2026-12-01 15:30'.")
+@click.option("--cancel", is_flag=True, help="Cancel the send scheduled --at that time.")
+@click.option("--flash", is_flag=True, help="Flash SMS: shown on screen, not stored.")
+@click.option("--sender", help="Sender id (at most 11 letters/digits).")
+@click.option("--tts", is_flag=True, help="Voice message read to a landline.")
+@click.option("--test", "test_mode", is_flag=True, help="Test mode: checked by the API, not sent, not charged.")
+@click.option("--long", "allow_long", is_flag=True, help="Allow a message longer than one SMS.")
+@click.option("--region", default="FR", show_default=True, help="Region for numbers written nationally.")
+@connection_options
+def send(
+    numbers: tuple[str, ...],
+    message: str,
+    at_text: str | None,
+    cancel: bool,
+    flash: bool,
+    sender: str | None,
+    tts: bool,
+    test_mode: bool,
+    allow_long: bool,
+    region: str,
+    connection: ConnectionSettings,
+) -> None:
+    """Send an SMS (or schedule, cancel, flash, voice, test) to one or more numbers."""
+    split = tuple(n.strip() for raw in numbers for n in raw.split(",") if n.strip())
+    request = prepare_send(
+        split,
+        message,
+        at=parse_when(at_text) if at_text else None,
+        cancel=cancel,
+        flash=flash,
+        sender=sender,
+        tts=tts,
+        test=test_mode,
+        allow_long=allow_long,
+        region=region,
+    )
+    out.print(f"message: {request.shape.units} {request.shape.encoding} characters, {request.shape.segments} SMS")
+    with connect(connection) as client:
+        outcomes = send_sms(client, request)
+    failed = 0
+    for outcome in outcomes:
+        mark = "ok" if outcome.result.ok else "FAILED"
+        failed += not outcome.result.ok
+        ref = f" ref {outcome.result.reference}" if outcome.result.reference else ""
+        out.print(f"{outcome.number}: {mark} {outcome.result.code} {outcome.result.info.en}{ref}")
+    click.get_current_context().exit(1 if failed else 0)
+
+
+@cli.group()
+def sandbox() -> None:
+    """A local 123-SMS server for trying mappings and for tests."""
+
+
+@sandbox.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
+@click.option("--port", type=int, default=8123, show_default=True, help="Port (0 picks a free one).")
+@click.option("--data", type=click.Path(path_type=Path), default=WORK_DIR / "sandbox.sqlite", show_default=True)
+@click.option("--user", default="sandbox", show_default=True, help="The account user the sandbox accepts.")
+@click.option("--api-key", default="sandbox-key", show_default=True, help="The API key the sandbox accepts.")
+@click.option("--balance", "initial_balance", type=Decimal, help="Set the balance (SMS credits) at start.")
+@click.option("--style", type=click.Choice(["plain", "json", "xml"]), default="plain", show_default=True)
+@click.option("--references", is_flag=True, help="Answer sends with a delivery reference ('80 refaccuse=N').")
+@click.option("--latency-ms", type=float, default=0.0, help="Delay every answer by this many milliseconds.")
+@click.option("--technical-rate", type=float, default=0.0, help="Share of requests answered -2.")
+@click.option("--http500-rate", type=float, default=0.0, help="Share answered HTTP 500.")
+@click.option("--http429-rate", type=float, default=0.0, help="Share answered HTTP 429 with Retry-After.")
+@click.option("--drop-rate", type=float, default=0.0, help="Share of connections dropped before handling.")
+@click.option("--lost-answer-rate", type=float, default=0.0, help="Share applied, then dropped without answer.")
+@click.option("--seed", type=int, help="Seed for the fault draws (repeatable runs).")
+def sandbox_serve(
+    host: str,
+    port: int,
+    data: Path,
+    user: str,
+    api_key: str,
+    initial_balance: Decimal | None,
+    style: str,
+    references: bool,
+    latency_ms: float,
+    technical_rate: float,
+    http500_rate: float,
+    http429_rate: float,
+    drop_rate: float,
+    lost_answer_rate: float,
+    seed: int | None,
+) -> None:
+    """Run the sandbox server until interrupted."""
+    faults = Faults(latency_ms, technical_rate, http500_rate, http429_rate, 0.05, drop_rate, lost_answer_rate)
+    server = Sandbox(
+        data,
+        host=host,
+        port=port,
+        account=Account(user=user, api_key=api_key),
+        faults=faults,
+        style=style,
+        references=references,
+        seed=seed,
+        balance=initial_balance,
+    )
+    out.print(f"sandbox listening on {server.url} (data {data}); Ctrl-C to stop")
+    sys.stdout.flush()
+    server.serve_forever()
+
+
+@sandbox.command("show")
+@click.option("--data", type=click.Path(path_type=Path), default=WORK_DIR / "sandbox.sqlite", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the whole account as JSON.")
+def sandbox_show(data: Path, as_json: bool) -> None:
+    """Show what the sandbox account holds: balance, groups, contacts."""
+    import json
+
+    from sms123_sync.sandbox import AccountStore
+
+    if not data.exists():
+        raise click.UsageError(f"no sandbox data at {data}")
+    store = AccountStore(data)
+    try:
+        snap = store.snapshot()
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(snap, ensure_ascii=False, indent=2))
+        return
+    out.print(f"balance: {snap['balance']}")
+    for group in snap["groups"]:
+        members = [c for c in snap["contacts"] if c["groupe"] == group]
+        out.print(f"{group}: {len(members)} contact(s)")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="sms123-sync")

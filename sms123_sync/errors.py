@@ -1,0 +1,117 @@
+"""The one exception hierarchy of sms123-sync.
+
+Callers catch by category, never by message text::
+
+    Sms123Error
+    ├── InputError            bad file, mapping or option: nothing applied (exit 2)
+    │   └── MappingError      the YAML mapping, with every problem found at once
+    ├── GuardError            refused by a safety guard: nothing applied (exit 3)
+    ├── LockError             another run holds the state file (exit 2)
+    ├── StateError            the state file is unusable (exit 2)
+    └── ApiError              the 123-SMS API answered with a failure
+        ├── AuthError         bad credentials or refused IP: the run stops (exit 4)
+        ├── AccountError      no credit, option missing on the account (exit 4)
+        ├── RetryableError    -2, HTTP 429/5xx, timeout, dropped connection
+        ├── RejectedError     the API refused this one request (bad number, ...)
+        └── ProtocolError     an answer that could not be understood
+
+Exception texts never carry credentials: the client builds them from codes and
+endpoint names only.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sms123_sync.codes import CodeInfo
+
+
+class Sms123Error(Exception):
+    """Base of every error this package raises on purpose."""
+
+    exit_code = 2
+
+
+class InputError(Sms123Error):
+    """The user's file, mapping or options cannot be used as given."""
+
+    exit_code = 2
+
+
+class MappingError(InputError):
+    """A mapping failed validation; ``problems`` lists every one found."""
+
+    def __init__(self, path: str, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{path}: {len(problems)} problem(s) in the mapping:\n{lines}")
+
+
+class GuardError(Sms123Error):
+    """A safety guard refused the plan; nothing was applied."""
+
+    exit_code = 3
+
+
+class LockError(Sms123Error):
+    """Another process holds the state file's lock."""
+
+    exit_code = 2
+
+
+class StateError(Sms123Error):
+    """The state file is missing, corrupt or from a newer version."""
+
+    exit_code = 2
+
+
+class ApiError(Sms123Error):
+    """The API answered, or failed to answer, in a way that is not success."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, endpoint: str = "", info: CodeInfo | None = None) -> None:
+        self.endpoint = endpoint
+        self.info = info
+        super().__init__(message)
+
+
+class AuthError(ApiError):
+    """Credentials or client IP refused: every further call would fail too."""
+
+    exit_code = 4
+
+
+class AccountError(ApiError):
+    """The account cannot do this (no credit, DOM-TOM option off)."""
+
+    exit_code = 4
+
+
+class RetryableError(ApiError):
+    """A transient failure; ``retry_after`` is the server's hint in seconds."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str = "",
+        info: CodeInfo | None = None,
+        retry_after: float | None = None,
+        maybe_applied: bool = False,
+    ) -> None:
+        super().__init__(message, endpoint=endpoint, info=info)
+        self.retry_after = retry_after
+        # True when the request may have reached the server before the failure
+        # (a timeout while reading, a dropped answer): its outcome is ambiguous.
+        self.maybe_applied = maybe_applied
+
+
+class RejectedError(ApiError):
+    """The API refused this request for a reason a retry will not fix."""
+
+
+class ProtocolError(ApiError):
+    """The answer was not a code this client knows how to read."""

@@ -1,0 +1,252 @@
+"""Normalising values from a CRM export: phone numbers, text, dates, group names.
+
+Phone numbers become international digits without ``+`` (``33612345678``). Two paths
+give the same answer: a vectorised fast path (pyarrow regular expressions built from
+libphonenumber's own metadata for the default region) decides the common national and
+international spellings in one pass over the distinct values; whatever it cannot
+decide goes through libphonenumber itself, once per distinct value. Overseas French
+numbers written nationally (``0692…``) are tried against the overseas regions, so
+they become ``262692…`` rather than an invalid ``33692…``.
+
+Every function here is pure: no file, no network.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import phonenumbers
+import pyarrow as pa
+import pyarrow.compute as pc
+from phonenumbers import PhoneNumberType
+
+#: Regions a French number written nationally may belong to, beyond metropolitan France.
+FRENCH_OVERSEAS = ("RE", "YT", "GP", "MQ", "GF", "PM", "BL", "MF")
+_FRENCH_FAMILY = frozenset({"FR", *FRENCH_OVERSEAS})
+
+_SEPARATORS = r"[\s.\-/()\x{00a0}]"
+_TRUNK_MARK = r"\(0\)"  # "+33 (0)6 …": the national prefix shown in brackets
+_PY_SEPARATORS = re.compile(r"[\s.\-/()\u00a0]")
+_EXCEL_FLOAT = re.compile(r"^(\d+)\.0+$")
+_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+_PY_CONTROL = re.compile(_CONTROL)
+_PY_SPACES = re.compile(r"\s+")
+
+MOBILE = "mobile"
+LANDLINE = "landline"
+OTHER = "other"
+
+_TYPE_NAMES = {
+    PhoneNumberType.MOBILE: MOBILE,
+    PhoneNumberType.FIXED_LINE: LANDLINE,
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: MOBILE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Phone:
+    """A normalised number: international digits and its line type."""
+
+    digits: str
+    kind: str  # mobile | landline | other
+
+
+def _prepare(raw: str, region: str) -> str:
+    """Rewrites the CRM spellings libphonenumber does not take as they are."""
+    text = raw.strip()
+    excel = _EXCEL_FLOAT.match(text)
+    if excel:
+        text = excel.group(1)
+    text = _PY_SEPARATORS.sub("", text.replace("(0)", ""))
+    if text.startswith("00"):
+        return "+" + text[2:]
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if text.isdigit() and meta is not None and meta.general_desc is not None:
+        cc = str(meta.country_code)
+        lengths = meta.general_desc.possible_length
+        prefix = meta.national_prefix or ""
+        if text.startswith(cc) and len(text) - len(cc) in lengths:
+            return "+" + text
+        if prefix and not text.startswith(prefix) and len(text) in lengths:
+            return prefix + text  # a cell that lost its leading zero
+        if not text.startswith(prefix or "0") and len(text) > max(lengths):
+            return "+" + text  # international digits written without "+"
+    return text
+
+
+@lru_cache(maxsize=65536)
+def normalize_phone(raw: str, region: str = "FR") -> Phone | None:
+    """The number in ``raw`` as international digits, or None when it is not valid.
+
+    The slow, exact path: libphonenumber, with the overseas French regions tried for
+    numbers that are not valid in metropolitan France.
+    """
+    text = _prepare(raw, region)
+    if not text:
+        return None
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        overseas = _overseas(number, region)
+        if overseas is None:
+            return None
+        number = overseas
+    kind = _TYPE_NAMES.get(phonenumbers.number_type(number), OTHER)
+    return Phone(f"{number.country_code}{number.national_number}", kind)
+
+
+def _overseas(number: phonenumbers.PhoneNumber, region: str) -> phonenumbers.PhoneNumber | None:
+    """A French-looking number re-read in the overseas regions, when one accepts it."""
+    if region not in _FRENCH_FAMILY or number.country_code != 33:
+        return None
+    national = "0" + str(number.national_number)
+    for overseas in FRENCH_OVERSEAS:
+        candidate = phonenumbers.parse(national, overseas)
+        if phonenumbers.is_valid_number(candidate):
+            return candidate
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _FastPath:
+    """Vectorised patterns for one region, derived from libphonenumber's metadata."""
+
+    country_code: str
+    extract: str
+    mobile: str
+    landline: str
+
+
+@lru_cache(maxsize=32)
+def _fast_path(region: str) -> _FastPath | None:
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if meta is None or meta.general_desc is None or meta.mobile is None or meta.fixed_line is None:
+        return None
+    if not meta.national_prefix or len(set(meta.general_desc.possible_length)) != 1:
+        return None  # regions with several number lengths go the exact way only
+    cc = str(meta.country_code)
+    (length,) = set(meta.general_desc.possible_length)
+    prefix = re.escape(meta.national_prefix)
+    extract = rf"^(?:\+{cc}|00{cc}|{cc}|{prefix})?(?P<nsn>[1-9]\d{{{length - 1}}})$"
+    return _FastPath(
+        cc, extract, f"^(?:{meta.mobile.national_number_pattern})$", f"^(?:{meta.fixed_line.national_number_pattern})$"
+    )
+
+
+def normalize_phones(values: pa.Array | pa.ChunkedArray, region: str = "FR") -> tuple[pa.Array, pa.Array]:
+    """Normalises a column of raw numbers: (digits or null, kind or null) per row.
+
+    Each distinct value is worked out once; the fast path decides the common spellings
+    and libphonenumber the rest.
+    """
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if len(values) == 0:
+        return pa.array([], pa.string()), pa.array([], pa.string())
+    encoded = pc.dictionary_encode(values.cast(pa.string()))
+    distinct = encoded.dictionary
+    digits, kinds = _normalize_distinct(distinct, region)
+    return pc.take(digits, encoded.indices), pc.take(kinds, encoded.indices)
+
+
+def _normalize_distinct(distinct: pa.Array, region: str) -> tuple[pa.Array, pa.Array]:
+    n = len(distinct)
+    out_digits = np.full(n, None, dtype=object)
+    out_kinds = np.full(n, None, dtype=object)
+    undecided = np.ones(n, dtype=bool)
+    fast = _fast_path(region)
+    if fast is not None and n:
+        cleaned = pc.replace_substring_regex(distinct, _TRUNK_MARK, "")
+        cleaned = pc.replace_substring_regex(cleaned, _SEPARATORS, "")
+        parts = pc.extract_regex(cleaned, fast.extract)
+        nsn = pc.struct_field(parts, [0])
+        matched = parts.is_valid()
+        mobile = pc.and_(matched, pc.match_substring_regex(nsn, fast.mobile))
+        landline = pc.and_(matched, pc.match_substring_regex(nsn, fast.landline))
+        decided = pc.fill_null(pc.or_(mobile, landline), False).to_numpy(zero_copy_only=False)
+        full = pc.binary_join_element_wise(fast.country_code, nsn, "").to_numpy(zero_copy_only=False)
+        is_mobile = pc.fill_null(mobile, False).to_numpy(zero_copy_only=False)
+        out_digits[decided] = full[decided]
+        out_kinds[decided & is_mobile] = MOBILE
+        out_kinds[decided & ~is_mobile] = LANDLINE
+        undecided = ~decided
+    raw = distinct.to_numpy(zero_copy_only=False)
+    for i in np.flatnonzero(undecided):
+        value = raw[i]
+        phone = normalize_phone(value, region) if isinstance(value, str) else None
+        if phone is not None:
+            out_digits[i] = phone.digits
+            out_kinds[i] = phone.kind
+    return pa.array(out_digits, pa.string()), pa.array(out_kinds, pa.string())
+
+
+def normalize_text(value: object) -> str:
+    """Trims, collapses inner whitespace and drops control characters."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    text = _PY_CONTROL.sub("", str(value))
+    return _PY_SPACES.sub(" ", text).strip()
+
+
+def normalize_text_column(values: pd.Series) -> pd.Series:
+    """:func:`normalize_text` over a column, touching only the cells that need it."""
+    text = values.fillna("").astype(str)
+    needs = text.str.contains(r"[\x00-\x1f\x7f]|\s\s|^\s|\s$|[^\S ]", regex=True)
+    if needs.any():
+        text = text.copy()
+        text[needs] = text[needs].map(normalize_text)
+    return text
+
+
+_DATEA = "%d%m%y"
+
+
+def to_datea(value: object, fmt: str | None) -> str | None:
+    """A birth date as the API's ``jjmmaa``; None when it cannot be read.
+
+    Real dates (from Excel) are taken as they are; text is read with ``fmt`` when
+    given, then as ISO ``YYYY-MM-DD``.
+    """
+    if isinstance(value, datetime | date):
+        return value.strftime(_DATEA)
+    text = normalize_text(value)
+    if not text:
+        return None
+    for candidate in (fmt, "%Y-%m-%d", "%Y-%m-%d %H:%M:%S"):
+        if candidate is None:
+            continue
+        try:
+            return datetime.strptime(text, candidate).strftime(_DATEA)
+        except ValueError:
+            continue
+    return None
+
+
+def datea_column(values: pd.Series, fmt: str | None) -> pd.Series:
+    """:func:`to_datea` over a column, vectorised for the declared format."""
+    out = pd.Series(None, index=values.index, dtype=object)
+    text = values.where(values.notna(), None)
+    present = text.notna() & (text.astype(str).str.strip() != "")
+    if not present.any():
+        return out
+    pending = present.copy()
+    for candidate in (fmt, "%Y-%m-%d", "%Y-%m-%d %H:%M:%S"):
+        if candidate is None or not pending.any():
+            continue
+        parsed = pd.to_datetime(text[pending].astype(str).str.strip(), format=candidate, errors="coerce")
+        ok = parsed.notna()
+        out.loc[ok[ok].index] = parsed[ok].dt.strftime(_DATEA)
+        pending.loc[ok[ok].index] = False
+    return out
+
+
+def normalize_group(name: str) -> str:
+    """A group name as the tool sends it: trimmed, inner whitespace collapsed."""
+    return normalize_text(name)
