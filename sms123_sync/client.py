@@ -58,7 +58,7 @@ class RetryPolicy:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RetryableError) and exc.retry_after is not None:
             return min(exc.retry_after, self.maximum)
-        backoff = tenacity.wait_exponential_jitter(initial=self.initial, max=self.maximum, jitter=self.jitter)
+        backoff = tenacity.wait_exponential_jitter(multiplier=self.initial, max=self.maximum, jitter=self.jitter)
         return float(backoff(state))
 
 

@@ -17,6 +17,7 @@ Where the API document is silent, the sandbox chooses, and says so here:
   the group, 506; on an unknown group, 517. Fields absent from the request are kept,
   fields sent empty are cleared.
 - ``group/upd/`` of a group that does not exist answers 517; to a taken name, 513.
+- ``solde/`` with any parameter besides the credentials answers -1.
 - ``send/``: numbers are national French (``06…``) or international digits (``336…``);
   overseas departments need the account's DOM-TOM option (93). A message longer than
   one SMS without the long-SMS option answers -1. The balance counts SMS credits: each
@@ -53,6 +54,7 @@ import phonenumbers
 from sms123_sync.codes import Endpoint, code_of
 from sms123_sync.contact import FIELD_NAMES
 from sms123_sync.message import has_stop_mention, measure, sender_problem
+from sms123_sync.normalize import normalize_phone
 from sms123_sync.wire import decode_request, render_answer, render_balance
 
 DEFAULT_USER = "sandbox"
@@ -180,18 +182,6 @@ class AccountStore:
         return {(c["groupe"], c["numero"]): {k: c[k] for k in FIELD_NAMES} for c in self.snapshot()["contacts"]}
 
 
-def _french_number(raw: str) -> phonenumbers.PhoneNumber | None:
-    digits = "".join(ch for ch in raw if ch.isdigit())
-    if not digits:
-        return None
-    text = digits if digits.startswith("0") else "+" + digits
-    try:
-        number = phonenumbers.parse(text, "FR")
-    except phonenumbers.NumberParseException:
-        return None
-    return number if phonenumbers.is_valid_number(number) else None
-
-
 def _parse_diff(diff: str) -> tuple[datetime, bool] | None:
     cancel = diff.endswith("s")
     core = diff[:-1] if cancel else diff
@@ -238,6 +228,8 @@ class Api:
     # -- balance and send ---------------------------------------------------------
 
     def _balance(self, endpoint: Endpoint, params: dict[str, str]) -> tuple[str, str | None]:
+        if set(params) - {"user", "cleAPI", "email", "pass"}:
+            return code_of(endpoint, "malformed"), None  # solde/ takes nothing but credentials
         value = self.store.balance()
         text = format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
         return text.replace(".", ","), None
@@ -248,11 +240,12 @@ class Api:
             return code_of(endpoint, "empty_number"), None
         if not message:
             return code_of(endpoint, "empty_message"), None
-        parsed = _french_number(number)
-        if parsed is None:
+        phone = normalize_phone(number, "FR")
+        if phone is None:
             return code_of(endpoint, "bad_number"), None
-        digits = f"{parsed.country_code}{parsed.national_number}"
-        if phonenumbers.region_code_for_number(parsed) in _OVERSEAS and not self.account.domtom:
+        digits = phone.digits
+        region = phonenumbers.region_code_for_number(phonenumbers.parse("+" + digits))
+        if region in _OVERSEAS and not self.account.domtom:
             return code_of(endpoint, "domtom_off"), None
         if digits in self.account.blocked:
             return code_of(endpoint, "blocked"), None
@@ -415,6 +408,7 @@ class Api:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
@@ -573,7 +567,9 @@ class Sandbox:
         return self.store.snapshot()
 
     def start(self) -> Sandbox:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="sms123-sandbox", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="sms123-sandbox", daemon=True
+        )
         self._thread.start()
         return self
 

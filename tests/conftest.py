@@ -1,0 +1,37 @@
+"""Shared fixtures: a real sandbox server on loopback and clients pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from sms123_sync.client import Client, RetryPolicy
+from sms123_sync.sandbox import DEFAULT_KEY, DEFAULT_USER, Sandbox
+from sms123_sync.wire import Credentials
+
+FAST_RETRY = RetryPolicy(attempts=6, initial=0.001, maximum=0.01, jitter=0.001)
+CREDS = Credentials(DEFAULT_USER, DEFAULT_KEY)
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    """A fresh sandbox account with request recording on."""
+    with Sandbox(tmp_path / "sandbox.sqlite", record_requests=True, seed=1) as server:
+        yield server
+
+
+@pytest.fixture
+def make_client(sandbox: Sandbox) -> Iterator[Callable[..., Client]]:
+    """Builds clients on the sandbox; all are closed after the test."""
+    made: list[Client] = []
+
+    def factory(wire_format: str = "json", retry: RetryPolicy = FAST_RETRY, **kw: object) -> Client:
+        client = Client(CREDS, base_url=sandbox.url, wire_format=wire_format, retry=retry, timeout=5, **kw)  # type: ignore[arg-type]
+        made.append(client)
+        return client
+
+    yield factory
+    for client in made:
+        client.close()
