@@ -17,10 +17,12 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
-from sms123_sync import __version__
+from sms123_sync import __version__, render
 from sms123_sync.client import RetryPolicy
 from sms123_sync.connection import WORK_DIR, ConnectionSettings, connect
 from sms123_sync.errors import Sms123Error
+from sms123_sync.pipeline import read_desired
+from sms123_sync.report import write_problems_csv
 from sms123_sync.sandbox import Account, Faults, Sandbox
 from sms123_sync.send import parse_when, prepare_send, send_sms
 from sms123_sync.wire import WireFormat
@@ -233,6 +235,24 @@ def sandbox_show(data: Path, as_json: bool) -> None:
     for group in snap["groups"]:
         members = [c for c in snap["contacts"] if c["groupe"] == group]
         out.print(f"{group}: {len(members)} contact(s)")
+
+
+@cli.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--mapping", "-m", "mapping_path", type=click.Path(path_type=Path), required=True, help="YAML mapping.")
+@click.option(
+    "--rejects", "rejects_path", type=click.Path(path_type=Path), help="Write every rejected row to this CSV."
+)
+@click.option("--show", type=int, default=10, show_default=True, help="How many rejects and warnings to print.")
+def validate(source: Path, mapping_path: Path, rejects_path: Path | None, show: int) -> None:
+    """Read SOURCE through the mapping and report what would be synced, without any call."""
+    result = read_desired(source, mapping_path)
+    render.print_stats(out, result.stats)
+    render.print_problems(out, "rejected rows", result.rejects, str(source), show)
+    render.print_problems(out, "warnings", result.warnings, str(source), show)
+    if rejects_path is not None:
+        write_problems_csv(rejects_path, result.rejects)
+        out.print(f"wrote {len(result.rejects)} reject(s) to {rejects_path}")
 
 
 def main() -> None:

@@ -8,6 +8,11 @@ decide goes through libphonenumber itself, once per distinct value. Overseas Fre
 numbers written nationally (``0692…``) are tried against the overseas regions, so
 they become ``262692…`` rather than an invalid ``33692…``.
 
+Known ambiguity: a nine-digit string is both a cell that lost its leading zero
+(``612345678``) and, for Saint-Pierre-et-Miquelon (+508, six-digit national
+numbers), a complete international number. The lost-zero reading wins; write those
+numbers with ``+508``.
+
 Every function here is pure: no file, no network.
 """
 
@@ -104,8 +109,8 @@ def normalize_phone(raw: str, region: str = "FR") -> Phone | None:
 
 def _overseas(number: phonenumbers.PhoneNumber, region: str) -> phonenumbers.PhoneNumber | None:
     """A French-looking number re-read in the overseas regions, when one accepts it."""
-    if region not in _FRENCH_FAMILY or number.country_code != 33:
-        return None
+    if region not in _FRENCH_FAMILY or number.country_code != 33 or len(str(number.national_number)) != 9:
+        return None  # only numbers written like a French one (0 + 9 digits) are re-read
     national = "0" + str(number.national_number)
     for overseas in FRENCH_OVERSEAS:
         candidate = phonenumbers.parse(national, overseas)
@@ -196,13 +201,12 @@ def normalize_text(value: object) -> str:
 
 
 def normalize_text_column(values: pd.Series) -> pd.Series:
-    """:func:`normalize_text` over a column, touching only the cells that need it."""
-    text = values.fillna("").astype(str)
-    needs = text.str.contains(r"[\x00-\x1f\x7f]|\s\s|^\s|\s$|[^\S ]", regex=True)
-    if needs.any():
-        text = text.copy()
-        text[needs] = text[needs].map(normalize_text)
-    return text
+    """:func:`normalize_text` over a column, vectorised with pyarrow (RE2)."""
+    arr = pa.array(values.to_numpy(dtype=object, na_value=""), pa.string(), from_pandas=True)
+    arr = pc.replace_substring_regex(arr, _CONTROL, "")
+    arr = pc.replace_substring_regex(arr, r"\s+", " ")
+    arr = pc.utf8_trim_whitespace(arr)
+    return pd.Series(arr.to_numpy(zero_copy_only=False), index=values.index, dtype=object)
 
 
 _DATEA = "%d%m%y"
@@ -230,21 +234,20 @@ def to_datea(value: object, fmt: str | None) -> str | None:
 
 
 def datea_column(values: pd.Series, fmt: str | None) -> pd.Series:
-    """:func:`to_datea` over a column, vectorised for the declared format."""
-    out = pd.Series(None, index=values.index, dtype=object)
-    text = values.where(values.notna(), None)
-    present = text.notna() & (text.astype(str).str.strip() != "")
-    if not present.any():
-        return out
-    pending = present.copy()
+    """:func:`to_datea` over a column; each distinct cell is parsed once."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object, na_value=""))
+    text = pd.Series(uniques, dtype=object).astype(str).str.strip()
+    out = pd.Series(None, index=text.index, dtype=object)
+    pending = text != ""
     for candidate in (fmt, "%Y-%m-%d", "%Y-%m-%d %H:%M:%S"):
         if candidate is None or not pending.any():
             continue
-        parsed = pd.to_datetime(text[pending].astype(str).str.strip(), format=candidate, errors="coerce")
+        parsed = pd.to_datetime(text[pending], format=candidate, errors="coerce")
         ok = parsed.notna()
         out.loc[ok[ok].index] = parsed[ok].dt.strftime(_DATEA)
         pending.loc[ok[ok].index] = False
-    return out
+    result = out.to_numpy(dtype=object)[codes] if len(out) else np.full(len(values), None, dtype=object)
+    return pd.Series(result, index=values.index, dtype=object)
 
 
 def normalize_group(name: str) -> str:

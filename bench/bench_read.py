@@ -1,0 +1,90 @@
+"""Reading + normalising a 1M-row export, as a ratio of a raw pyarrow CSV read.
+
+    python bench/bench_read.py [--rows 1000000]
+
+Prints the raw read time, the pipeline time, their ratio and the peak memory of the
+pipeline (resident set, measured in a child process so the runs do not share a heap).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent))
+
+MAPPING = """
+identity: "CRM Id"
+fields:
+  numero: Mobile
+  nom: Nom
+  prenom: Prénom
+  societe: Société
+  datea: {column: "Date de naissance", format: "%d/%m/%Y"}
+  v1: Ville
+  v2: {template: "{Code postal} {Ville}"}
+  v3: {value: "CRM"}
+groups:
+  column: Segments
+  separator: ";"
+  rename: {VIP: "Clients VIP"}
+  always: ["Tous les clients"]
+filter:
+  - {column: "Opt-in SMS", equals: "Oui"}
+"""
+
+
+def _raw(path: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    import pandas as pd
+
+    start = time.perf_counter()
+    frame = pd.read_csv(path, sep=";", dtype=str, engine="pyarrow")
+    out.put((time.perf_counter() - start, len(frame), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+
+
+def _pipeline(path: str, mapping: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    from sms123_sync.pipeline import read_desired
+
+    start = time.perf_counter()
+    result = read_desired(path, mapping)
+    out.put((time.perf_counter() - start, result.stats.contacts, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+
+
+def _run(target: object, *args: str) -> tuple[float, int, int]:
+    queue: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+    proc = mp.get_context("fork").Process(target=target, args=(*args, queue))  # type: ignore[attr-defined]
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--dir", type=Path, default=HERE / "out")
+    args = parser.parse_args()
+    args.dir.mkdir(parents=True, exist_ok=True)
+    path = args.dir / f"export_{args.rows}.csv"
+    if not path.exists():
+        from bench.exports import make_export
+
+        make_export(args.rows).to_csv(path, sep=";", index=False)
+    mapping = args.dir / "bench.yaml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    size = path.stat().st_size / 1e6
+    raw_t, raw_n, raw_rss = _run(_raw, str(path))
+    pipe_t, contacts, pipe_rss = _run(_pipeline, str(path), str(mapping))
+    print(f"file: {raw_n} rows, {size:.0f} MB")
+    print(f"raw pandas.read_csv(engine='pyarrow'): {raw_t:.2f} s, peak {raw_rss / 1024:.0f} MB")
+    print(f"read + normalise -> desired state:    {pipe_t:.2f} s, peak {pipe_rss / 1024:.0f} MB, {contacts} contacts")
+    print(f"ratio: {pipe_t / raw_t:.1f}x the raw read (goal <= 8x); peak {pipe_rss / 1024:.0f} MB (goal < 1536 MB)")
+
+
+if __name__ == "__main__":
+    main()

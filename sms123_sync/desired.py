@@ -1,0 +1,320 @@
+"""From a table of cells and a mapping to the desired state of the account.
+
+The desired state is columnar: one frame of contacts (one row per contact key, with
+its number and fields) and one frame of memberships (key, group). Rows that cannot be
+used become :class:`~sms123_sync.problems.Problem` rejects; oddities that do not stop
+a row (a bad date, a duplicate, an over-long value) become warnings.
+
+The contact key is the mapping's identity column when it has one, else the number.
+Pure: no file, no network.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sms123_sync.contact import FIELD_MAX_LENGTH, FIELD_NAMES
+from sms123_sync.mapping import FilterRule, FromColumn, FromTemplate, FromValue, Mapping
+from sms123_sync.normalize import datea_column, normalize_group, normalize_phones, normalize_text_column
+from sms123_sync.problems import Problem, ProblemCode
+from sms123_sync.source import SourceTable
+
+GROUP_SEPARATOR = "--"
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    """What the account should hold, according to the export."""
+
+    contacts: pd.DataFrame  # key, numero, kind, row, fhash, nom … v3 — one row per key
+    memberships: pd.DataFrame  # key, group — one row per (key, group)
+    identity: bool = False
+    protected: frozenset[str] = field(default_factory=frozenset)  # keys of rejected rows: never deleted
+    mode: str = "mirror"
+    account: str = "shared"
+
+    @property
+    def groups(self) -> list[str]:
+        return sorted(self.memberships["group"].astype(str).unique().tolist())
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Counts a user reads first."""
+
+    rows_read: int
+    filtered_out: int
+    rejected: int
+    merged_duplicates: int
+    contacts: int
+    groups: int
+    memberships: int
+
+
+@dataclass(frozen=True)
+class DesiredResult:
+    state: DesiredState
+    rejects: list[Problem]
+    warnings: list[Problem]
+    stats: Stats
+
+
+def fields_hash(frame: pd.DataFrame) -> np.ndarray:
+    """A 64-bit digest of each row's seven fields, for cheap change detection."""
+    hashed = pd.util.hash_pandas_object(frame[list(FIELD_NAMES)].astype(str), index=False)
+    return np.asarray(hashed.to_numpy(dtype=np.uint64).view(np.int64))
+
+
+def _cell(series: pd.Series, position: int | np.integer) -> str:
+    """One cell as text, by position."""
+    value = series.iloc[int(position)]
+    return "" if value is None else str(value)
+
+
+def filter_mask(frame: pd.DataFrame, rules: list[FilterRule]) -> np.ndarray:
+    """True for rows every rule keeps. ``matches`` searches (use ^…$ to anchor)."""
+    keep = np.ones(len(frame), dtype=bool)
+    for rule in rules:
+        cells = frame[rule.column].fillna("").astype(str).str.strip()
+        op = rule.operator
+        if op == "equals":
+            ok = cells == str(rule.equals)
+        elif op == "not_equals":
+            ok = cells != str(rule.not_equals)
+        elif op == "in":
+            ok = cells.isin([str(v) for v in rule.in_ or []])
+        elif op == "not_in":
+            ok = ~cells.isin([str(v) for v in rule.not_in or []])
+        elif op == "empty":
+            ok = (cells == "") == bool(rule.empty)
+        elif op == "not_empty":
+            ok = (cells != "") == bool(rule.not_empty)
+        else:
+            ok = cells.str.contains(str(rule.matches), regex=True)
+        keep &= ok.fillna(False).to_numpy(dtype=bool)
+    return keep
+
+
+def _template(frame: pd.DataFrame, template: str) -> pd.Series:
+    parts: list[pa.Array | str] = []
+    for literal, name, _, _ in string.Formatter().parse(template):
+        if literal:
+            parts.append(literal)
+        if name:
+            parts.append(pa.array(normalize_text_column(frame[name]).to_numpy(dtype=object), pa.string()))
+    if not parts:
+        return pd.Series("", index=frame.index, dtype=object)
+    joined = pc.binary_join_element_wise(*parts, "") if len(parts) > 1 else parts[0]
+    if isinstance(joined, str):
+        return pd.Series(joined, index=frame.index, dtype=object)
+    return normalize_text_column(pd.Series(joined.to_numpy(zero_copy_only=False), index=frame.index, dtype=object))
+
+
+def _field_values(frame: pd.DataFrame, mapping: Mapping) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+    """The seven fields per row, and the raw cells of ``datea`` for warnings."""
+    values: dict[str, pd.Series] = {}
+    raw_dates: dict[str, pd.Series] = {}
+    for name in FIELD_NAMES:
+        src = mapping.fields.sources().get(name)
+        if src is None:
+            values[name] = pd.Series("", index=frame.index, dtype=object)
+        elif isinstance(src, FromValue):
+            values[name] = pd.Series(src.value, index=frame.index, dtype=object)
+        elif isinstance(src, FromTemplate):
+            values[name] = _template(frame, src.template)
+        else:
+            column = src if isinstance(src, str) else src.column
+            fmt = src.format if isinstance(src, FromColumn) else None
+            if name == "datea":
+                raw_dates[column] = frame[column]
+                values[name] = datea_column(frame[column], fmt).fillna("")
+            else:
+                values[name] = normalize_text_column(frame[column])
+    return pd.DataFrame(values, index=frame.index).astype(object), raw_dates
+
+
+def _split_groups(cell: str, mapping: Mapping) -> tuple[tuple[str, ...], str | None]:
+    """The groups a cell names, after rename and ``always``; or the offending name."""
+    spec = mapping.groups
+    names: list[str] = []
+    if spec.column is not None and cell:
+        parts = re.split(re.escape(spec.separator), cell) if spec.separator else [cell]
+        names = [normalize_group(p) for p in parts]
+    names = [spec.rename.get(n, n) for n in names if n] + list(spec.always)
+    for name in names:
+        if GROUP_SEPARATOR in name:
+            return (), name
+    return tuple(dict.fromkeys(normalize_group(n) for n in names if n)), None
+
+
+def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
+    """Turns the export into the desired state, rejects and warnings."""
+    frame = table.frame.reset_index(drop=True)
+    rows_read = len(frame)
+    keep = filter_mask(frame, mapping.filter)
+    sub = frame[keep].reset_index(drop=True)
+    rows = np.flatnonzero(keep) + 2
+    rejects: list[Problem] = []
+    warnings: list[Problem] = []
+    bad = np.zeros(len(sub), dtype=bool)
+
+    phone_col = mapping.fields.phone_column
+    raw_phone = sub[phone_col].fillna("").astype(str)
+    digits_arr, kinds_arr = normalize_phones(
+        pa.array(raw_phone.to_numpy(dtype=object), pa.string()), mapping.phone.region
+    )
+    digits = pd.Series(digits_arr.to_pandas(), dtype=object)
+    kinds = pd.Series(kinds_arr.to_pandas(), dtype=object)
+    for i in np.flatnonzero(digits.isna().to_numpy()):
+        value = _cell(raw_phone, i)
+        if value.strip():
+            message = f"not a valid phone number for region {mapping.phone.region}; fix the number in the CRM"
+            rejects.append(Problem(ProblemCode.INVALID_PHONE, int(rows[i]), phone_col, value, message))
+        else:
+            rejects.append(Problem(ProblemCode.MISSING_VALUE, int(rows[i]), phone_col, "", "the phone number is empty"))
+        bad[i] = True
+
+    if mapping.identity:
+        identity = normalize_text_column(sub[mapping.identity]).astype(object)
+        for i in np.flatnonzero((identity == "").to_numpy() & ~bad):
+            message = "the identity is empty; the row cannot be matched to a contact"
+            rejects.append(Problem(ProblemCode.MISSING_VALUE, int(rows[i]), mapping.identity, "", message))
+            bad[i] = True
+        keys = identity
+    else:
+        keys = digits
+
+    group_col = mapping.groups.column
+    cells = sub[group_col].fillna("").astype(str) if group_col else pd.Series("", index=sub.index)
+    codes, uniques = pd.factorize(cells, sort=False)
+    parsed = [_split_groups(str(u), mapping) for u in uniques]
+    for i in np.flatnonzero(~bad):
+        groups, offending = parsed[codes[i]]
+        if offending is not None:
+            message = f"the group name {offending!r} contains '--', which the API uses between groups; rename it"
+            rejects.append(
+                Problem(ProblemCode.GROUP_SEPARATOR, int(rows[i]), group_col or "groups", offending, message)
+            )
+            bad[i] = True
+        elif not groups:
+            message = "the row names no group (and the mapping has no 'always' group)"
+            rejects.append(Problem(ProblemCode.NO_GROUP, int(rows[i]), group_col or "groups", _cell(cells, i), message))
+            bad[i] = True
+
+    values, raw_dates = _field_values(sub, mapping)
+    for column, raw in raw_dates.items():
+        unreadable = (values["datea"] == "") & raw.fillna("").astype(str).str.strip().ne("")
+        for i in np.flatnonzero(unreadable.to_numpy() & ~bad):
+            message = "unreadable date: the contact is kept without a birth date"
+            warnings.append(Problem(ProblemCode.BAD_DATE, int(rows[i]), column, str(_cell(raw, i)), message))
+    for name, limit in FIELD_MAX_LENGTH.items():
+        too_long = values[name].str.len().to_numpy() > limit
+        for i in np.flatnonzero(too_long & ~bad):
+            message = f"{len(_cell(values[name], i))} characters; the API may cut {name} at {limit}"
+            warnings.append(Problem(ProblemCode.TOO_LONG, int(rows[i]), name, _cell(values[name], i), message))
+
+    protected = set(keys[bad & keys.notna().to_numpy()].astype(str)) | set(digits[bad & digits.notna().to_numpy()])
+    protected.discard("")
+
+    good = ~bad
+    contacts = pd.DataFrame(
+        {"key": keys.astype(object), "numero": digits, "kind": kinds, "row": rows, "pos": np.arange(len(sub))}
+    ).join(values)[good]
+    merged = 0
+    key_dups = contacts["key"].duplicated(keep="last")
+    if key_dups.any():
+        merged += int(key_dups.sum())
+        warnings.extend(_duplicate_warnings(contacts, "key", mapping, phone_col))
+    # Every row of a key counts for its memberships; its fields come from the last row.
+    member_pos = contacts["pos"].to_numpy()
+    member_key = contacts["key"].to_numpy(dtype=object)
+    contacts = contacts[~key_dups]
+    if mapping.identity:
+        taken = contacts["numero"].duplicated(keep="first")
+        if taken.any():
+            owners = contacts[~taken].set_index("numero")[["key", "row"]]
+            for _, row in contacts[taken].iterrows():
+                owner = owners.loc[row["numero"]]
+                message = f"the number is already used by identity {owner['key']!r} (row {owner['row']})"
+                rejects.append(Problem(ProblemCode.NUMBER_TAKEN, int(row["row"]), phone_col, row["numero"], message))
+                protected.add(str(row["key"]))
+            contacts = contacts[~taken]
+    memberships = _memberships(member_pos, member_key, codes, parsed, set(contacts["key"]))
+    contacts = contacts.drop(columns=["pos"]).reset_index(drop=True)
+    contacts["fhash"] = fields_hash(contacts) if len(contacts) else np.array([], dtype=np.int64)
+
+    rejects.sort(key=lambda p: p.row)
+    warnings.sort(key=lambda p: p.row)
+    state = DesiredState(
+        contacts, memberships, bool(mapping.identity), frozenset(protected), mapping.mode, mapping.account
+    )
+    stats = Stats(
+        rows_read=rows_read,
+        filtered_out=int(rows_read - keep.sum()),
+        rejected=len({p.row for p in rejects}),
+        merged_duplicates=merged,
+        contacts=len(contacts),
+        groups=int(memberships["group"].nunique()),
+        memberships=len(memberships),
+    )
+    return DesiredResult(state, rejects, warnings, stats)
+
+
+def _duplicate_warnings(contacts: pd.DataFrame, by: str, mapping: Mapping, phone_col: str) -> list[Problem]:
+    last_row = contacts.groupby(by, sort=False)["row"].transform("last")
+    dup = contacts[contacts["row"] != last_row]
+    column = mapping.identity or phone_col
+    value_col = "key"
+    what = "identity" if mapping.identity else "number"
+    return [
+        Problem(
+            ProblemCode.DUPLICATE,
+            int(r["row"]),
+            column,
+            str(r[value_col]),
+            f"same {what} as row {int(lr)}: groups merged, fields of row {int(lr)} kept",
+        )
+        for (_, r), lr in zip(dup.iterrows(), last_row[dup.index], strict=True)
+    ]
+
+
+def _memberships(
+    positions: np.ndarray,
+    keys: np.ndarray,
+    codes: np.ndarray,
+    parsed: list[tuple[tuple[str, ...], str | None]],
+    kept: set[object],
+) -> pd.DataFrame:
+    """(key, group) pairs for the given rows, without repeats; integer work throughout."""
+    key_codes, key_values = pd.factorize(keys)
+    keep_key = pd.Index(key_values).isin(list(kept))
+    group_names = sorted({g for groups, _ in parsed for g in groups})
+    group_index = {g: i for i, g in enumerate(group_names)}
+    row_codes = codes[positions]
+    order = np.argsort(row_codes, kind="stable")
+    counts = np.bincount(row_codes, minlength=len(parsed))
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    key_parts: list[np.ndarray] = []
+    group_parts: list[np.ndarray] = []
+    for code, (groups, _) in enumerate(parsed):
+        members = key_codes[order[bounds[code] : bounds[code + 1]]]
+        members = members[keep_key[members]]
+        for group in groups:
+            key_parts.append(members)
+            group_parts.append(np.full(len(members), group_index[group], dtype=np.int32))
+    if not key_parts:
+        return pd.DataFrame({"key": pd.Series(dtype=object), "group": pd.Series(dtype=object)})
+    pairs = np.unique(np.stack([np.concatenate(key_parts), np.concatenate(group_parts)], axis=1), axis=0)
+    return pd.DataFrame(
+        {
+            "key": np.asarray(key_values, dtype=object)[pairs[:, 0]],
+            "group": np.asarray(group_names, dtype=object)[pairs[:, 1]],
+        }
+    )

@@ -1,0 +1,297 @@
+"""The YAML mapping: from a CRM export's columns to 123-SMS contacts and groups.
+
+Validated once, at the edge: :func:`load_mapping` returns a typed :class:`Mapping` or
+raises :class:`MappingError` listing every problem with its line and, for misspelt
+keys, a suggestion. :func:`check_columns` does the same for column names against the
+file actually read. Nothing downstream looks at raw dicts.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import string
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sms123_sync.contact import FIELD_NAMES
+from sms123_sync.errors import MappingError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceOptions(_Strict):
+    """How to read the file; ``auto`` means detected."""
+
+    sheet: str | int | None = None
+    encoding: str = "auto"
+    delimiter: str = "auto"
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_char(cls, value: str) -> str:
+        named = {"tab": "\t", "\\t": "\t", "semicolon": ";", "comma": ",", "pipe": "|"}
+        value = named.get(value, value)
+        if value != "auto" and len(value) != 1:
+            raise ValueError("delimiter must be one character, 'tab' or 'auto'")
+        return value
+
+
+class PhoneOptions(_Strict):
+    region: str = "FR"
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        import phonenumbers
+
+        if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region {value!r}; use an ISO code such as FR, BE, CH")
+        return value.upper()
+
+
+class FromColumn(_Strict):
+    column: str
+    format: str | None = None
+
+
+class FromTemplate(_Strict):
+    template: str
+
+    def columns(self) -> list[str]:
+        return [name for _, name, _, _ in string.Formatter().parse(self.template) if name]
+
+
+class FromValue(_Strict):
+    value: str
+
+
+FieldSource = str | FromColumn | FromTemplate | FromValue
+
+
+class Fields(_Strict):
+    numero: str | FromColumn
+    nom: FieldSource | None = None
+    prenom: FieldSource | None = None
+    societe: FieldSource | None = None
+    datea: FieldSource | None = None
+    v1: FieldSource | None = None
+    v2: FieldSource | None = None
+    v3: FieldSource | None = None
+
+    @field_validator(*FIELD_NAMES, mode="before")
+    @classmethod
+    def _pick_kind(cls, value: object) -> object:
+        """Chooses the field's kind from its key, so a mistake gives one clear message."""
+        if not isinstance(value, dict):
+            return value
+        kinds: dict[str, type[BaseModel]] = {"column": FromColumn, "template": FromTemplate, "value": FromValue}
+        for key, kind in kinds.items():
+            if key in value:
+                return kind.model_validate(value)
+        unknown = ", ".join(map(repr, value))
+        hint = difflib.get_close_matches(next(iter(value), ""), [*kinds, "format"], n=1)
+        suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+        raise ValueError(
+            "a field is a column name, or one of {column: ...}, {template: ...}, {value: ...}; "
+            f"got {unknown}{suggestion}"
+        )
+
+    def sources(self) -> dict[str, FieldSource]:
+        """The contact fields (``numero`` excluded) that the mapping fills."""
+        return {name: src for name in FIELD_NAMES if (src := getattr(self, name)) is not None}
+
+    @property
+    def phone_column(self) -> str:
+        return self.numero if isinstance(self.numero, str) else self.numero.column
+
+
+class Groups(_Strict):
+    column: str | None = None
+    separator: str | None = None
+    rename: dict[str, str] = Field(default_factory=dict)
+    always: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _some_group(self) -> Groups:
+        if self.column is None and not self.always:
+            raise ValueError("groups needs a column, an 'always' list, or both")
+        for name in [*self.always, *self.rename.values()]:
+            if "--" in name:
+                raise ValueError(f"group name {name!r} contains '--', the API's group separator")
+        return self
+
+
+_OPERATORS = ("equals", "not_equals", "in", "not_in", "empty", "not_empty", "matches")
+
+
+class FilterRule(_Strict):
+    column: str
+    equals: str | None = None
+    not_equals: str | None = None
+    in_: Annotated[list[str] | None, Field(alias="in")] = None
+    not_in: list[str] | None = None
+    empty: bool | None = None
+    not_empty: bool | None = None
+    matches: str | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _one_operator(self) -> FilterRule:
+        given = [op for op in _OPERATORS if getattr(self, "in_" if op == "in" else op) is not None]
+        if len(given) != 1:
+            raise ValueError(f"a filter rule needs exactly one of {', '.join(_OPERATORS)} (found {given or 'none'})")
+        if self.matches is not None:
+            try:
+                re.compile(self.matches)
+            except re.error as exc:
+                raise ValueError(f"'matches' is not a valid regular expression: {exc}") from None
+        return self
+
+    @property
+    def operator(self) -> str:
+        return next(op for op in _OPERATORS if getattr(self, "in_" if op == "in" else op) is not None)
+
+
+class Mapping(_Strict):
+    """A validated mapping file."""
+
+    source: SourceOptions = Field(default_factory=SourceOptions)
+    phone: PhoneOptions = Field(default_factory=PhoneOptions)
+    identity: str | None = None
+    fields: Fields
+    groups: Groups
+    filter: list[FilterRule] = Field(default_factory=list)
+    mode: Literal["mirror", "upsert"] = "mirror"
+    account: Literal["shared", "exclusive"] = "shared"
+
+    def columns_used(self) -> dict[str, str]:
+        """Every column the mapping reads, with where it is used."""
+        used: dict[str, str] = {}
+        used.setdefault(self.fields.phone_column, "fields.numero")
+        if self.identity:
+            used.setdefault(self.identity, "identity")
+        for name, src in self.fields.sources().items():
+            if isinstance(src, str):
+                used.setdefault(src, f"fields.{name}")
+            elif isinstance(src, FromColumn):
+                used.setdefault(src.column, f"fields.{name}.column")
+            elif isinstance(src, FromTemplate):
+                for col in src.columns():
+                    used.setdefault(col, f"fields.{name}.template")
+        if self.groups.column:
+            used.setdefault(self.groups.column, "groups.column")
+        for i, rule in enumerate(self.filter):
+            used.setdefault(rule.column, f"filter[{i}].column")
+        return used
+
+
+def load_mapping(path: Path | str) -> Mapping:
+    """Reads and validates a mapping file; all problems are reported together."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MappingError(str(path), [f"cannot read the file: {exc.strerror}"]) from None
+    return parse_mapping(text, str(path))
+
+
+def parse_mapping(text: str, name: str = "<mapping>") -> Mapping:
+    """Validates mapping text; ``name`` is used in messages."""
+    try:
+        data = yaml.safe_load(text)
+        tree = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise MappingError(name, [f"{where}not valid YAML ({getattr(exc, 'problem', exc)})"]) from None
+    if not isinstance(data, dict):
+        raise MappingError(name, ["the mapping must be a YAML mapping with at least 'fields' and 'groups'"])
+    try:
+        return Mapping.model_validate(data)
+    except ValidationError as exc:
+        raise MappingError(name, [_describe(err, tree) for err in exc.errors()]) from None
+
+
+def _describe(err: Any, tree: yaml.Node | None) -> str:
+    loc = [part for part in err["loc"] if not _is_type_tag(part)]
+    where = ".".join(str(p) for p in loc) or "(top)"
+    line = _line_of(tree, loc)
+    prefix = f"line {line}: " if line else ""
+    if err["type"] == "extra_forbidden":
+        parent_model = _model_at(loc[:-1])
+        options = list(parent_model.model_fields) if parent_model else []
+        options = ["in" if o == "in_" else o for o in options]
+        hint = difflib.get_close_matches(str(loc[-1]), options, n=1)
+        suggestion = f"; did you mean {hint[0]!r}?" if hint else f"; known keys: {', '.join(options)}"
+        return f"{prefix}unknown key {where!r}{suggestion}"
+    if err["type"] == "missing":
+        return f"{prefix}{where}: required key is missing"
+    message = str(err["msg"]).removeprefix("Value error, ")
+    return f"{prefix}{where}: {message}"
+
+
+def _is_type_tag(part: object) -> bool:
+    """Pydantic puts union member names in error paths; they are not YAML keys."""
+    return isinstance(part, str) and (
+        part in ("str", "int", "bool", "list[str]", "FromColumn", "FromTemplate", "FromValue")
+        or part.startswith(("function-", "literal["))
+    )
+
+
+def _model_at(loc: list[Any]) -> type[BaseModel] | None:
+    model: type[BaseModel] | None = Mapping
+    for part in loc:
+        if model is None or isinstance(part, int):
+            continue
+        info = model.model_fields.get(str(part)) or model.model_fields.get(f"{part}_")
+        if info is None:
+            return None
+        ann = info.annotation
+        model = next(
+            (a for a in getattr(ann, "__args__", (ann,)) if isinstance(a, type) and issubclass(a, BaseModel)), None
+        )
+        if model is None:
+            inner = [a for a in getattr(ann, "__args__", ()) for a in getattr(a, "__args__", (a,))]
+            model = next((a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)), None)
+    return model
+
+
+def _line_of(node: yaml.Node | None, loc: list[Any]) -> int | None:
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == str(part)), None)
+            key = next((k for k, v in node.value if k.value == str(part)), None)
+            if match is None:
+                return line
+            line = key.start_mark.line + 1 if key is not None else line
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def check_columns(mapping: Mapping, columns: list[str], source: str, mapping_name: str) -> None:
+    """Raises MappingError naming every column the mapping reads that the file lacks."""
+    problems = []
+    for column, used_by in mapping.columns_used().items():
+        if column in columns:
+            continue
+        hint = difflib.get_close_matches(column, columns, n=1, cutoff=0.6)
+        suggestion = f"did you mean {hint[0]!r}? " if hint else ""
+        problems.append(
+            f"{used_by}: column {column!r} is not in {source}; {suggestion}"
+            f"the file has: {', '.join(map(repr, columns))}"
+        )
+    if problems:
+        raise MappingError(mapping_name, problems)

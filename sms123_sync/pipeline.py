@@ -1,0 +1,21 @@
+"""The steps from files to desired state, composed: source → mapping → desired.
+
+The one place that knows the order of the pipeline's first half, so the CLI and
+library users read exports the same way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sms123_sync.desired import DesiredResult, build_desired
+from sms123_sync.mapping import check_columns, load_mapping
+from sms123_sync.source import read_source
+
+
+def read_desired(source: Path | str, mapping_path: Path | str) -> DesiredResult:
+    """Loads and validates the mapping, reads the export, builds the desired state."""
+    mapping = load_mapping(mapping_path)
+    table = read_source(source, mapping.source)
+    check_columns(mapping, table.columns, str(source), str(mapping_path))
+    return build_desired(table, mapping)

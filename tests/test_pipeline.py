@@ -1,0 +1,248 @@
+"""The input pipeline on real files: sources, mapping rules, normalisation, rejects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from openpyxl import Workbook
+
+from sms123_sync.errors import InputError, MappingError
+from sms123_sync.mapping import load_mapping, parse_mapping
+from sms123_sync.normalize import normalize_phone, normalize_phones
+from sms123_sync.pipeline import read_desired
+from sms123_sync.problems import ProblemCode
+from sms123_sync.source import read_source
+
+ROOT = Path(__file__).parent.parent
+
+BASIC = """
+identity: Id
+fields:
+  numero: Tel
+  nom: Nom
+  datea: {column: Naissance, format: "%d/%m/%Y"}
+  v1: {template: "{CP} {Ville}"}
+  v3: {value: CRM}
+groups:
+  column: Groupes
+  separator: ","
+  rename: {VIP: Clients VIP}
+  always: [Tous]
+"""
+
+
+def _write(tmp: Path, text: str, name: str = "m.yaml") -> Path:
+    path = tmp / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _csv(tmp: Path, content: str, encoding: str = "utf-8", name: str = "in.csv") -> Path:
+    path = tmp / name
+    path.write_bytes(content.encode(encoding))
+    return path
+
+
+HEADER = "Id;Tel;Nom;Naissance;CP;Ville;Groupes\n"
+
+
+def test_cp1252_semicolon_file(tmp_path: Path) -> None:
+    src = _csv(tmp_path, HEADER + "1;06 12 34 56 78;Hélène Noël;12/02/1968;75011;Paris;VIP\n", "cp1252")
+    result = read_desired(src, _write(tmp_path, BASIC))
+    row = result.state.contacts.iloc[0]
+    assert (row["numero"], row["nom"], row["datea"], row["v1"], row["v3"]) == (
+        "33612345678",
+        "Hélène Noël",
+        "120268",
+        "75011 Paris",
+        "CRM",
+    )
+    assert sorted(result.state.memberships["group"]) == ["Clients VIP", "Tous"]
+
+
+def test_bom_and_comma_delimited(tmp_path: Path) -> None:
+    content = HEADER.replace(";", ",") + '1,+33 6 12 34 56 78,"Dupont, Jean",,,,"A,B"\n'
+    src = _csv(tmp_path, "\ufeff" + content, "utf-8")
+    table = read_source(src)
+    assert (table.encoding, table.delimiter, table.columns[0]) == ("utf-8-sig", ",", "Id")
+    result = read_desired(src, _write(tmp_path, BASIC))
+    assert result.state.contacts.iloc[0]["nom"] == "Dupont, Jean"
+    assert sorted(result.state.memberships["group"]) == ["A", "B", "Tous"]
+
+
+def test_quoted_newlines_and_leading_zeros_kept(tmp_path: Path) -> None:
+    src = _csv(tmp_path, HEADER + '007;0612345678;"Ligne 1\nLigne 2";;01000;Bourg;A\n2;0698765432;X;;;;A\n')
+    table = read_source(src)
+    assert table.frame["Id"].tolist() == ["007", "2"]
+    assert table.frame["CP"].tolist() == ["01000", ""]
+    result = read_desired(src, _write(tmp_path, BASIC))
+    assert result.state.contacts.iloc[0]["nom"] == "Ligne 1 Ligne 2"  # inner newline collapsed
+
+
+def test_xlsx_numeric_phones_and_real_dates(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Export"
+    ws.append(["Id", "Tel", "Nom", "Naissance", "CP", "Ville", "Groupes"])
+    ws.append([1, 612345678, "Martin", datetime(1968, 2, 12), 75011, "Paris", "VIP"])
+    ws.append([2, "0692 12 34 56", "Payet", "pas une date", None, "Saint-Denis", "A"])
+    wb.create_sheet("Autre")
+    path = tmp_path / "in.xlsx"
+    wb.save(path)
+    mapping = _write(tmp_path, "source: {sheet: Export}\n" + BASIC.replace(', format: "%d/%m/%Y"', ""))
+    result = read_desired(path, mapping)
+    contacts = result.state.contacts.set_index("key")
+    assert contacts.loc["1", "numero"] == "33612345678"
+    assert contacts.loc["1", "datea"] == "120268"
+    assert contacts.loc["2", "numero"] == "262692123456"
+    assert [w.code for w in result.warnings] == [ProblemCode.BAD_DATE]
+    assert result.warnings[0].row == 3
+    bad_sheet = _write(tmp_path, "source: {sheet: Nope}\n" + BASIC, "bad.yaml")
+    with pytest.raises(InputError, match="Export, Autre"):
+        read_desired(path, bad_sheet)
+
+
+@pytest.mark.parametrize(
+    ("rule", "kept"),
+    [
+        ("{column: Opt, equals: Oui}", ["1"]),
+        ("{column: Opt, not_equals: Oui}", ["2", "3"]),
+        ("{column: Opt, in: [Oui, Non]}", ["1", "2"]),
+        ("{column: Opt, not_in: [Oui, Non]}", ["3"]),
+        ("{column: Opt, empty: true}", ["3"]),
+        ("{column: Opt, not_empty: true}", ["1", "2"]),
+        ("{column: Opt, matches: '^O'}", ["1"]),
+    ],
+)
+def test_filter_rules(tmp_path: Path, rule: str, kept: list[str]) -> None:
+    src = _csv(tmp_path, "Id;Tel;Opt\n1;0612345671;Oui\n2;0612345672;Non\n3;0612345673;\n")
+    mapping = _write(tmp_path, f"identity: Id\nfields: {{numero: Tel}}\ngroups: {{always: [G]}}\nfilter:\n  - {rule}\n")
+    result = read_desired(src, mapping)
+    assert sorted(result.state.contacts["key"]) == kept
+    assert result.stats.filtered_out == 3 - len(kept)
+
+
+def test_duplicates_merge_memberships_and_keep_last_fields(tmp_path: Path) -> None:
+    src = _csv(tmp_path, "Tel;Nom;G\n0612345678;Ancien;A\n06 12 34 56 78;Nouveau;B\n")
+    mapping = _write(tmp_path, "fields: {numero: Tel, nom: Nom}\ngroups: {column: G}\n")
+    result = read_desired(src, mapping)
+    assert result.state.contacts["nom"].tolist() == ["Nouveau"]
+    assert sorted(result.state.memberships["group"]) == ["A", "B"]
+    (warning,) = result.warnings
+    assert (warning.code, warning.row) == (ProblemCode.DUPLICATE, 2)
+    assert "row 3" in warning.message
+
+
+def test_rejects_name_row_column_value(tmp_path: Path) -> None:
+    src = _csv(tmp_path, "Id;Tel;G\n1;0612;A\n2;;A\n3;0612345678;Promo--Noël\n;0612345679;A\n5;0612345670;\n")
+    mapping = _write(tmp_path, "identity: Id\nfields: {numero: Tel}\ngroups: {column: G}\n")
+    result = read_desired(src, mapping)
+    got = [(p.code, p.row, p.column, p.value) for p in result.rejects]
+    assert got == [
+        (ProblemCode.INVALID_PHONE, 2, "Tel", "0612"),
+        (ProblemCode.MISSING_VALUE, 3, "Tel", ""),
+        (ProblemCode.GROUP_SEPARATOR, 4, "G", "Promo--Noël"),
+        (ProblemCode.MISSING_VALUE, 5, "Id", ""),
+        (ProblemCode.NO_GROUP, 6, "G", ""),
+    ]
+    assert {"1", "2", "3", "5"} <= result.state.protected
+    assert result.state.contacts.empty
+
+
+def test_same_number_under_two_identities(tmp_path: Path) -> None:
+    src = _csv(tmp_path, "Id;Tel\nA;0612345678\nB;+33612345678\n")
+    result = read_desired(src, _write(tmp_path, "identity: Id\nfields: {numero: Tel}\ngroups: {always: [G]}\n"))
+    assert [p.code for p in result.rejects] == [ProblemCode.NUMBER_TAKEN]
+    assert "B" in result.state.protected
+
+
+def test_mapping_with_several_errors_reports_all(tmp_path: Path) -> None:
+    text = "phone: {regoin: FR}\nfields:\n  nom: Nom\n  prenon: X\ngroups: {colum: G}\nmode: mirorr\n"
+    with pytest.raises(MappingError) as caught:
+        load_mapping(_write(tmp_path, text))
+    problems = caught.value.problems
+    assert len(problems) == 5
+    assert any("line 1" in p and "did you mean 'region'" in p for p in problems)
+    assert any("fields.numero: required" in p for p in problems)
+    assert any("did you mean 'prenom'" in p for p in problems)
+    assert any("line 5" in p and "did you mean 'column'" in p for p in problems)
+    assert any("line 6" in p and "mode" in p for p in problems)
+
+
+def test_missing_columns_listed_with_suggestion(tmp_path: Path) -> None:
+    src = _csv(tmp_path, "Identifiant;Telephone;Groupes\n1;0612345678;A\n")
+    mapping = _write(tmp_path, "identity: Id\nfields: {numero: Téléphone}\ngroups: {column: Groupes}\n")
+    with pytest.raises(MappingError) as caught:
+        read_desired(src, mapping)
+    text = str(caught.value)
+    assert "did you mean 'Telephone'" in text and "the file has: 'Identifiant', 'Telephone', 'Groupes'" in text
+
+
+def test_readme_mapping_contract_loads() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
+    mapping = parse_mapping(block)
+    assert mapping.identity == "CRM Id" and mapping.groups.rename == {"VIP": "Clients VIP"}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "06 12 34 56 78",
+        "+33 6 12 34 56 78",
+        "+33 (0)6 12 34 56 78",
+        "0033612345678",
+        "06.12.34.56.78",
+        "33612345678",
+        "612345678",
+        "06-12-34-56-78",
+    ],
+)
+def test_french_spellings(raw: str) -> None:
+    assert normalize_phone(raw) is not None
+    digits, kinds = normalize_phones(pd.array([raw], dtype="string[pyarrow]").__arrow_array__())
+    assert digits.to_pylist() == ["33612345678"] and kinds.to_pylist() == ["mobile"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("0692 12 34 56", "262692123456"),
+        ("0690 12 34 56", "590690123456"),
+        ("0696 12 34 56", "596696123456"),
+        ("+33 692 12 34 56", "262692123456"),
+        ("01 23 45 67 89", "33123456789"),
+    ],
+)
+def test_overseas_numbers_get_their_country_code(raw: str, expected: str) -> None:
+    phone = normalize_phone(raw)
+    assert phone is not None and phone.digits == expected
+
+
+phones = st.one_of(
+    st.from_regex(r"0[1-79]( ?\d\d){4}", fullmatch=True),
+    st.from_regex(r"\+33 ?[67]( ?\d\d){4}", fullmatch=True),
+    st.from_regex(r"069[0-7]\d{6}", fullmatch=True),
+    st.text(alphabet="0123456789 +.-()", max_size=16),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(phones, min_size=1, max_size=20))
+def test_normalisation_is_idempotent_and_fast_path_agrees(values: list[str]) -> None:
+    import pyarrow as pa
+
+    digits, _ = normalize_phones(pa.array(values, pa.string()))
+    for raw, got in zip(values, digits.to_pylist(), strict=True):
+        exact = normalize_phone(raw)
+        assert got == (exact.digits if exact else None), raw
+        if got is not None and len(got) > 9:  # 9 digits is read as a lost leading zero (normalize.py)
+            again = normalize_phone(got)
+            assert again is not None and again.digits == got
+            assert normalize_phones(pa.array([got]))[0].to_pylist() == [got]
