@@ -18,13 +18,18 @@ import click
 from rich.console import Console
 
 from sms123_sync import __version__, render
+from sms123_sync.adopt import import_existing
+from sms123_sync.apply import ApplyOptions
 from sms123_sync.client import RetryPolicy
 from sms123_sync.connection import WORK_DIR, ConnectionSettings, connect
 from sms123_sync.errors import Sms123Error
 from sms123_sync.pipeline import read_desired
+from sms123_sync.plan import Plan, PlanOptions, parse_max_delete
 from sms123_sync.report import write_problems_csv
 from sms123_sync.sandbox import Account, Faults, Sandbox
 from sms123_sync.send import parse_when, prepare_send, send_sms
+from sms123_sync.state import DEFAULT_STATE, StateStore
+from sms123_sync.sync import make_plan, run_sync
 from sms123_sync.wire import WireFormat
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -253,6 +258,173 @@ def validate(source: Path, mapping_path: Path, rejects_path: Path | None, show: 
     if rejects_path is not None:
         write_problems_csv(rejects_path, result.rejects)
         out.print(f"wrote {len(result.rejects)} reject(s) to {rejects_path}")
+
+
+def _plan_options(max_delete: str, allow_empty: bool) -> PlanOptions:
+    try:
+        options = parse_max_delete(max_delete)
+    except ValueError:
+        raise click.BadParameter(
+            f"{max_delete!r}: give a count (500), a share (25%) or none", param_hint="--max-delete"
+        ) from None
+    return PlanOptions(options.max_delete, options.max_delete_count, allow_empty)
+
+
+def sync_inputs(func: F) -> F:
+    """SOURCE, mapping, state and guard options shared by plan and sync."""
+    decorators = [
+        click.argument("source", type=click.Path(path_type=Path)),
+        click.option(
+            "--mapping", "-m", "mapping_path", type=click.Path(path_type=Path), required=True, help="YAML mapping."
+        ),
+        click.option(
+            "--state",
+            "state_path",
+            type=click.Path(path_type=Path),
+            envvar="SMS123_STATE",
+            default=DEFAULT_STATE,
+            show_default=True,
+            help="State file [env SMS123_STATE].",
+        ),
+        click.option(
+            "--max-delete", default="10%", show_default=True, help="Most contacts a run may remove: N, P% or none."
+        ),
+        click.option(
+            "--allow-empty", is_flag=True, help="Allow an export with no usable contact (empties the groups)."
+        ),
+        click.option("--verbose", "-v", is_flag=True, help="List every change, not the first ones."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+@cli.command("plan")
+@sync_inputs
+def plan_command(
+    source: Path, mapping_path: Path, state_path: Path, max_delete: str, allow_empty: bool, verbose: bool
+) -> None:
+    """Show what a sync would change, without any API call."""
+    desired, plan = make_plan(source, mapping_path, state_path, _plan_options(max_delete, allow_empty))
+    render.print_stats(out, desired.stats)
+    render.print_problems(out, "rejected rows", desired.rejects, str(source), 10)
+    render.print_plan(out, plan, None if verbose else 20)
+
+
+@cli.command("sync")
+@sync_inputs
+@click.option("--dry-run", is_flag=True, help="Plan only (same as the plan command).")
+@click.option("--yes", "-y", is_flag=True, help="Apply without asking (needed without a terminal).")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help="Calls in flight.")
+@click.option("--rate", type=float, help="At most this many requests per second.")
+@connection_options
+def sync_command(
+    source: Path,
+    mapping_path: Path,
+    state_path: Path,
+    max_delete: str,
+    allow_empty: bool,
+    verbose: bool,
+    dry_run: bool,
+    yes: bool,
+    concurrency: int,
+    rate: float | None,
+    connection: ConnectionSettings,
+) -> None:
+    """Make the account's groups match SOURCE: plan, confirm, apply."""
+    options = _plan_options(max_delete, allow_empty)
+    if dry_run:
+        desired, plan = make_plan(source, mapping_path, state_path, options)
+        render.print_stats(out, desired.stats)
+        render.print_plan(out, plan, None if verbose else 20)
+        return
+    if not yes and not sys.stdin.isatty():
+        raise click.UsageError("no terminal to confirm on: pass --yes to apply without asking")
+
+    def confirm(plan: Plan) -> bool:
+        return yes or click.confirm(f"apply these {len(plan)} operation(s)?", default=False)
+
+    report = run_sync(
+        source,
+        mapping_path,
+        state_path,
+        connection,
+        plan_options=options,
+        apply_options=ApplyOptions(concurrency=concurrency, rate=rate),
+        confirm=confirm,
+        before_apply=lambda plan: render.print_plan(out, plan, None if verbose else 20),
+    )
+    render.print_outcome(out, report)
+    click.get_current_context().exit(report.exit_code)
+
+
+@cli.group()
+def state() -> None:
+    """Inspect or change the last-known state of the account."""
+
+
+def _state_option(func: F) -> F:
+    return click.option(
+        "--state",
+        "state_path",
+        type=click.Path(path_type=Path),
+        envvar="SMS123_STATE",
+        default=DEFAULT_STATE,
+        show_default=True,
+        help="State file [env SMS123_STATE].",
+    )(func)
+
+
+@state.command("show")
+@_state_option
+def state_show(state_path: Path) -> None:
+    """Groups and contact counts the tool knows."""
+    store = StateStore(state_path)
+    try:
+        known = store.load()
+    finally:
+        store.close()
+    render.print_known(out, known)
+
+
+@state.command("export")
+@click.argument("target", type=click.Path(path_type=Path))
+@_state_option
+def state_export(target: Path, state_path: Path) -> None:
+    """Write the known memberships to a CSV."""
+    store = StateStore(state_path)
+    try:
+        frame = store.export_members()
+    finally:
+        store.close()
+    frame.to_csv(target, sep=";", index=False, encoding="utf-8-sig")
+    out.print(f"wrote {len(frame)} membership(s) to {target}")
+
+
+@state.command("import")
+@click.argument("source", type=click.Path(path_type=Path, exists=True))
+@click.option("--group", help="Put every row in this group (when the CSV has no 'groupe' column).")
+@click.option("--region", default="FR", show_default=True)
+@_state_option
+def state_import(source: Path, group: str | None, region: str, state_path: Path) -> None:
+    """Adopt contacts that already exist in the account (CSV with numero[, groupe, nom…])."""
+    count = import_existing(source, state_path, group=group, region=region)
+    out.print(f"adopted {count} membership(s) from {source}")
+
+
+@state.command("reset")
+@_state_option
+@click.option("--yes", is_flag=True, help="Do not ask.")
+def state_reset(state_path: Path, yes: bool) -> None:
+    """Forget everything the state holds (the account is not touched)."""
+    if not yes:
+        click.confirm(f"forget everything in {state_path}?", abort=True)
+    store = StateStore(state_path)
+    try:
+        store.reset()
+    finally:
+        store.close()
+    out.print(f"{state_path} reset")
 
 
 def main() -> None:

@@ -6,7 +6,9 @@ fields. ``numero`` is not among them; it is the record's key within its group.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 #: Optional fields of ``contact/add/`` and ``contact/upd/``, in the document's order.
 FIELD_NAMES: tuple[str, ...] = ("nom", "prenom", "societe", "datea", "v1", "v2", "v3")
@@ -41,7 +43,7 @@ class ContactFields:
         return asdict(self)
 
     @classmethod
-    def from_mapping(cls, values: dict[str, object]) -> ContactFields:
+    def from_mapping(cls, values: Mapping[Any, Any]) -> ContactFields:
         """Builds fields from any mapping, ignoring unrelated keys and None."""
         return cls(**{name: _text(values.get(name)) for name in FIELD_NAMES})
 

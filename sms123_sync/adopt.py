@@ -1,0 +1,51 @@
+"""Adopting what already exists in the account (``state import``).
+
+With no read endpoint, contacts added by hand or by another tool are unknown; a first
+sync would re-add them (506, harmless but slow) and could never manage them. Importing
+a CSV of the account's contacts records them as adopted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from sms123_sync.contact import FIELD_NAMES
+from sms123_sync.errors import InputError
+from sms123_sync.normalize import normalize_phone
+from sms123_sync.source import read_source
+from sms123_sync.state import StateStore
+
+
+def import_existing(source: Path, state: Path, *, group: str | None = None, region: str = "FR") -> int:
+    """Adopts the CSV's (groupe, numero, fields) rows into the state; returns how many."""
+    table = read_source(source)
+    frame = table.frame
+    if "numero" not in frame.columns:
+        raise InputError(f"{source}: needs a 'numero' column (and 'groupe', or --group)")
+    if "groupe" not in frame.columns:
+        if group is None:
+            raise InputError(f"{source}: has no 'groupe' column; pass --group NAME")
+        frame = frame.assign(groupe=group)
+    rows = []
+    for position, record in enumerate(frame.to_dict("records")):
+        phone = normalize_phone(str(record["numero"]), region)
+        if phone is None:
+            raise InputError(
+                f"{source}, row {table.row_number(position)}, column 'numero', value {record['numero']!r}: "
+                "not a valid phone number; fix or remove the row"
+            )
+        rows.append(
+            {
+                **{f: record.get(f, "") for f in FIELD_NAMES},
+                "groupe": record["groupe"],
+                "numero": phone.digits,
+                "key": record.get("key") or phone.digits,
+            }
+        )
+    store = StateStore(state)
+    try:
+        return store.import_members(pd.DataFrame(rows))
+    finally:
+        store.close()

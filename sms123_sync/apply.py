@@ -1,0 +1,274 @@
+"""Applying a plan: phases in order, calls in parallel, every outcome journaled.
+
+Within a phase, operations on the same number run one after the other (never in
+flight together); different numbers run concurrently on a thread pool sharing one
+HTTP connection pool, under an optional requests-per-second limit. Between phases
+there is a barrier, so a contact is never added to a group before the group exists.
+
+How answers become outcomes (DESIGN, "Codes are outcomes, not failures"):
+already-done codes are successes; a contact already in the group (506) is followed by
+an update of its fields, group by group for a multi-group add; a "not found" or
+"conflict" answer after an attempt that may have been applied is our own earlier
+success; a group still holding unknown contacts (515) is a conflict kept in the
+report; credentials or account errors stop the run.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sms123_sync.client import Client, Result
+from sms123_sync.codes import Category
+from sms123_sync.contact import ContactFields
+from sms123_sync.errors import AccountError, AuthError, RetryableError, Sms123Error
+from sms123_sync.plan import Operation, OpKind, Plan
+from sms123_sync.state import StateStore
+
+
+class Status(StrEnum):
+    APPLIED = "applied"
+    ALREADY = "already-done"
+    CONFLICT = "conflict"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one operation."""
+
+    op: Operation
+    status: Status
+    code: str | None = None
+    meaning: str = ""
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    concurrency: int = 8
+    rate: float | None = None  # requests per second, all threads together
+
+
+@dataclass
+class RunResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+    stopped: Sms123Error | None = None
+
+    def count(self, status: Status) -> int:
+        return sum(1 for o in self.outcomes if o.status is status)
+
+    @property
+    def exit_code(self) -> int:
+        if self.stopped is not None:
+            return self.stopped.exit_code
+        return 1 if any(o.status is Status.FAILED for o in self.outcomes) else 0
+
+
+class _RateLimiter:
+    """Spaces calls evenly across threads: at most ``rate`` per second."""
+
+    def __init__(self, rate: float | None) -> None:
+        self._interval = 1.0 / rate if rate else 0.0
+        self._next = time.monotonic()
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self._interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self._interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+class Applier:
+    """Runs operations against the API and records each outcome in the state."""
+
+    def __init__(
+        self,
+        client: Client,
+        store: StateStore,
+        run_id: int,
+        options: ApplyOptions | None = None,
+        on_done: Callable[[Outcome], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.run_id = run_id
+        self.options = options or ApplyOptions()
+        self._limiter = _RateLimiter(self.options.rate)
+        self._stop = threading.Event()
+        self._on_done = on_done or (lambda outcome: None)
+
+    def apply(self, plan: Plan) -> RunResult:
+        return self.run(plan.operations)
+
+    def run(self, operations: Iterable[Operation], *, suspect: bool = False) -> RunResult:
+        """Executes ``operations`` phase by phase; ``suspect`` marks a settle of open entries."""
+        result = RunResult()
+        by_phase: dict[OpKind, list[Operation]] = defaultdict(list)
+        for op in operations:
+            by_phase[op.kind].append(op)
+        failed_groups: set[str] = set()
+        with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:
+            for kind in sorted(by_phase):
+                chains: dict[str, list[Operation]] = defaultdict(list)
+                for op in by_phase[kind]:
+                    chains[op.number or "|".join(op.groups)].append(op)
+                futures = [pool.submit(self._chain, ops, failed_groups, suspect) for ops in chains.values()]
+                for future in futures:
+                    outcomes, stopped = future.result()
+                    result.outcomes.extend(outcomes)
+                    if stopped is not None and result.stopped is None:
+                        result.stopped = stopped
+                for outcome in result.outcomes:
+                    if outcome.status in (Status.FAILED, Status.CONFLICT, Status.SKIPPED) and outcome.op.kind in (
+                        OpKind.GROUP_ADD,
+                        OpKind.GROUP_RENAME,
+                    ):
+                        failed_groups.add(outcome.op.new_name or outcome.op.groups[0])
+                if result.stopped is not None:
+                    break
+        return result
+
+    def _chain(
+        self, ops: list[Operation], failed_groups: set[str], suspect: bool
+    ) -> tuple[list[Outcome], Sms123Error | None]:
+        outcomes: list[Outcome] = []
+        for op in ops:
+            if self._stop.is_set():
+                outcomes.append(Outcome(op, Status.SKIPPED, meaning="run stopped"))
+                continue
+            if op.kind in (OpKind.CONTACT_ADD, OpKind.CONTACT_UPD) and failed_groups & set(op.groups):
+                outcomes.append(Outcome(op, Status.SKIPPED, meaning="its group could not be created or renamed"))
+                continue
+            try:
+                outcome = self._execute(op, suspect)
+            except (AuthError, AccountError) as exc:
+                self._stop.set()
+                outcomes.append(Outcome(op, Status.FAILED, exc.info.code if exc.info else None, str(exc)))
+                return outcomes, exc
+            outcomes.append(outcome)
+            self._on_done(outcome)
+        return outcomes, None
+
+    # -- one operation --------------------------------------------------------------
+
+    def _execute(self, op: Operation, suspect: bool) -> Outcome:
+        entry = self.store.journal_begin(self.run_id, op.to_json())
+        try:
+            outcome = self._dispatch(op, suspect)
+        except RetryableError as exc:
+            outcome = Outcome(op, Status.FAILED, exc.info.code if exc.info else None, str(exc), 0)
+            with self.store.change() as db:
+                self.store.journal_end(db, entry, outcome.status.value, outcome.code, outcome.meaning, 0)
+            return outcome
+        except (AuthError, AccountError) as exc:
+            with self.store.change() as db:
+                self.store.journal_end(db, entry, Status.FAILED.value, exc.info.code if exc.info else None, str(exc), 1)
+            raise
+        with self.store.change() as db:
+            self._record(db, op, outcome)
+            self.store.journal_end(db, entry, outcome.status.value, outcome.code, outcome.meaning, outcome.attempts)
+        return outcome
+
+    def _call(self, fn: Callable[[], Result]) -> Result:
+        self._limiter.wait()
+        return fn()
+
+    def _dispatch(self, op: Operation, suspect: bool) -> Outcome:
+        c = self.client
+        if op.kind is OpKind.GROUP_ADD:
+            return self._judge(op, self._call(lambda: c.group_add(op.groups[0])), suspect)
+        if op.kind is OpKind.GROUP_RENAME:
+            return self._judge(op, self._call(lambda: c.group_upd(op.groups[0], op.new_name)), suspect)
+        if op.kind is OpKind.GROUP_DEL:
+            return self._judge(op, self._call(lambda: c.group_del(op.groups[0])), suspect)
+        if op.kind is OpKind.CONTACT_DEL:
+            group = op.groups[0] if op.groups else None
+            return self._judge(op, self._call(lambda: c.contact_del(op.number, group)), suspect)
+        if op.kind is OpKind.CONTACT_ADD:
+            return self._add(op, suspect)
+        return self._update(op, suspect)
+
+    def _judge(self, op: Operation, result: Result, suspect: bool) -> Outcome:
+        category = result.category
+        echo = result.maybe_applied or suspect
+        if category is Category.DONE:
+            return Outcome(op, Status.APPLIED, result.code, result.info.en, result.attempts)
+        if category is Category.ALREADY_DONE or (echo and category in (Category.NOT_FOUND, Category.CONFLICT)):
+            return Outcome(op, Status.ALREADY, result.code, result.info.en, result.attempts)
+        if category is Category.CONFLICT:
+            return Outcome(op, Status.CONFLICT, result.code, result.info.en, result.attempts)
+        return Outcome(op, Status.FAILED, result.code, result.info.en, result.attempts)
+
+    def _add(self, op: Operation, suspect: bool) -> Outcome:
+        c = self.client
+        fields = op.fields or ContactFields()
+        result = self._call(lambda: c.contact_add(op.groups, op.number, fields))
+        if result.category is not Category.ALREADY_DONE:
+            return self._judge(op, result, suspect)
+        # 506: the number is in (one of) the group(s) with fields we do not know.
+        attempts = result.attempts
+        for group in op.groups:
+            single = result
+            if len(op.groups) > 1:
+                single = self._call(lambda g=group: c.contact_add([g], op.number, fields))  # type: ignore[misc]
+                attempts += single.attempts
+            if single.category is Category.ALREADY_DONE:
+                single = self._call(lambda g=group: c.contact_upd(g, op.number, op.number, fields))  # type: ignore[misc]
+                attempts += single.attempts
+            if not single.ok:
+                return Outcome(op, Status.FAILED, single.code, f"{group}: {single.info.en}", attempts)
+        return Outcome(op, Status.ALREADY, result.code, "already in the group; fields updated", attempts)
+
+    def _update(self, op: Operation, suspect: bool) -> Outcome:
+        c = self.client
+        group = op.groups[0]
+        fields = op.fields or ContactFields()
+        old = op.old_number or op.number
+        result = self._call(lambda: c.contact_upd(group, old, op.number, fields))
+        if result.category is not Category.NOT_FOUND:
+            return self._judge(op, result, suspect)
+        if (result.maybe_applied or suspect) and old != op.number:
+            return Outcome(op, Status.ALREADY, result.code, "number already changed", result.attempts)
+        # Not in the group after all (removed by hand): add it back with its fields.
+        added = self._call(lambda: c.contact_add([group], op.number, fields))
+        if added.category is Category.ALREADY_DONE:
+            added = self._call(lambda: c.contact_upd(group, op.number, op.number, fields))
+        status = Status.APPLIED if added.ok else Status.FAILED
+        return Outcome(op, status, added.code, f"was missing; re-added: {added.info.en}", result.attempts + 1)
+
+    # -- state ----------------------------------------------------------------------
+
+    def _record(self, db: object, op: Operation, outcome: Outcome) -> None:
+        """The state change an outcome implies, in the outcome's transaction."""
+        import sqlite3
+
+        assert isinstance(db, sqlite3.Connection)
+        ok = outcome.status in (Status.APPLIED, Status.ALREADY)
+        s = self.store
+        if op.kind is OpKind.GROUP_ADD:
+            if ok:
+                s.add_group(db, op.groups[0], "created" if outcome.status is Status.APPLIED else "adopted")
+        elif op.kind is OpKind.GROUP_RENAME:
+            if ok:
+                s.rename_group(db, op.groups[0], op.new_name)
+        elif op.kind is OpKind.GROUP_DEL:
+            if ok:
+                s.delete_group(db, op.groups[0])
+        elif op.kind is OpKind.CONTACT_DEL:
+            if ok:
+                s.delete_member(db, op.number, op.groups[0] if op.groups else None)
+        elif ok:
+            for group in op.groups:
+                s.put_member(db, group, op.number, op.key, op.fields or ContactFields(), op.old_number)

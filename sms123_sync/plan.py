@@ -1,0 +1,269 @@
+"""The plan: the fewest API operations, in dependency order, from known to desired.
+
+Pure: takes the desired state, the last-known state and options; returns a value. No
+network, no disk, no clock. Order is make before break: group add → group rename →
+contact add → contact update → contact delete → group delete.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from enum import IntEnum
+from typing import Any
+
+import pandas as pd
+
+from sms123_sync.contact import FIELD_NAMES, ContactFields
+from sms123_sync.desired import DesiredState
+from sms123_sync.errors import GuardError
+from sms123_sync.state import KnownState
+
+RENAME_OVERLAP = 0.5  # share of members two groups must have in common to be one group renamed
+
+
+class OpKind(IntEnum):
+    """Operation kinds; the value is the phase, so sorting by kind orders the plan."""
+
+    GROUP_ADD = 1
+    GROUP_RENAME = 2
+    CONTACT_ADD = 3
+    CONTACT_UPD = 4
+    CONTACT_DEL = 5
+    GROUP_DEL = 6
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One API call to make, with why and, for updates, the fields before and after."""
+
+    kind: OpKind
+    reason: str
+    groups: tuple[str, ...] = ()  # the group(s) concerned; empty for a delete from every group
+    number: str = ""
+    old_number: str = ""
+    key: str = ""
+    new_name: str = ""
+    fields: ContactFields | None = None
+    before: ContactFields | None = None
+
+    @property
+    def changed_fields(self) -> tuple[str, ...]:
+        if self.fields is None or self.before is None:
+            return ()
+        return self.fields.changed(self.before)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["kind"] = self.kind.name
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Operation:
+        values = dict(data)
+        values["kind"] = OpKind[values["kind"]]
+        values["groups"] = tuple(values.get("groups") or ())
+        for name in ("fields", "before"):
+            if values.get(name) is not None:
+                values[name] = ContactFields(**values[name])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """Choices that change the plan or its guard."""
+
+    max_delete: float | None = 0.10  # share of known contacts, or None for no limit
+    max_delete_count: int | None = None
+    allow_empty: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    operations: tuple[Operation, ...]
+    known_contacts: int
+    removed_contacts: int  # known contacts that leave every group
+    desired_contacts: int
+    renames: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    def counts(self) -> dict[str, int]:
+        counter = Counter(op.kind.name for op in self.operations)
+        return {kind.name: counter.get(kind.name, 0) for kind in OpKind}
+
+    def per_group(self) -> dict[str, dict[str, int]]:
+        table: dict[str, Counter[str]] = {}
+        for op in self.operations:
+            for group in op.groups or ("(every group)",):
+                table.setdefault(group, Counter())[op.kind.name] += 1
+        return {g: dict(c) for g, c in sorted(table.items())}
+
+    def __len__(self) -> int:
+        return len(self.operations)
+
+
+def _fields(row: Mapping[Any, Any], prefix: str = "") -> ContactFields:
+    return ContactFields(**{f: str(row.get(prefix + f) or "") for f in FIELD_NAMES})
+
+
+def _renames(known: pd.DataFrame, desired: pd.DataFrame, gone: set[str], new: set[str]) -> dict[str, str]:
+    """Vanished → new group pairs that share most of their members."""
+    pairs: dict[str, str] = {}
+    members_new = {g: set(desired.loc[desired["group"] == g, "key"]) for g in new}
+    for old in sorted(gone):
+        old_members = set(known.loc[known["grp"] == old, "key"])
+        best, best_score = None, 0.0
+        for g, members in members_new.items():
+            if g in pairs.values() or not members or not old_members:
+                continue
+            score = len(old_members & members) / max(len(old_members), len(members))
+            if score > best_score:
+                best, best_score = g, score
+        if best is not None and best_score >= RENAME_OVERLAP:
+            pairs[old] = best
+    return pairs
+
+
+def plan_changes(desired: DesiredState, known: KnownState) -> Plan:
+    """The operations that make the account match ``desired``."""
+    mirror = desired.mode == "mirror"
+    km = known.memberships
+    dm = desired.memberships.merge(desired.contacts, on="key", how="inner")
+    desired_groups = set(dm["group"]) if len(dm) else set()
+    known_groups = set(known.groups)
+    ops: list[Operation] = []
+
+    renames = _renames(km, dm, known_groups - desired_groups, desired_groups - known_groups) if mirror else {}
+    for old, new in renames.items():
+        ops.append(Operation(OpKind.GROUP_RENAME, "group renamed in the CRM", (old,), new_name=new))
+    for group in sorted(desired_groups - known_groups - set(renames.values())):
+        ops.append(Operation(OpKind.GROUP_ADD, "new group in the export", (group,)))
+
+    km = km.assign(grp=km["grp"].replace(renames)) if renames else km
+    merged = km.merge(
+        dm.rename(columns={"group": "grp"}), on=["grp", "key"], how="outer", suffixes=("_k", ""), indicator=True
+    )
+    adds = merged[merged["_merge"] == "right_only"]
+    dels = merged[merged["_merge"] == "left_only"]
+    both = merged[merged["_merge"] == "both"]
+
+    # The same (group, number) leaving under one key and arriving under another is
+    # one record changing hands: update it instead of add (506) then delete.
+    if len(adds) and len(dels):
+        leaving = dels[["grp", "numero_k", "key"]].rename(columns={"numero_k": "numero", "key": "old_key"})
+        handover = adds.merge(leaving, on=["grp", "numero"])
+        if len(handover):
+            moved = set(zip(handover["grp"], handover["numero"], strict=True))
+            adds = adds[[(g, n) not in moved for g, n in zip(adds["grp"], adds["numero"], strict=True)]]
+            dels = dels[[(g, n) not in moved for g, n in zip(dels["grp"], dels["numero_k"], strict=True)]]
+            # Those records are known under their old key; the update re-keys them.
+            for row in handover.to_dict("records"):
+                ops.append(
+                    Operation(
+                        OpKind.CONTACT_UPD,
+                        "number now belongs to another CRM record",
+                        (row["grp"],),
+                        row["numero"],
+                        row["numero"],
+                        str(row["key"]),
+                        fields=_fields(row),
+                    )
+                )
+
+    for key, rows in adds.groupby("key", sort=True):
+        first = rows.iloc[0].to_dict()
+        groups = tuple(sorted(rows["grp"]))
+        ops.append(
+            Operation(
+                OpKind.CONTACT_ADD,
+                "new in the export",
+                groups,
+                str(first["numero"]),
+                key=str(key),
+                fields=_fields(first),
+            )
+        )
+
+    changed = both[(both["numero"] != both["numero_k"]) | (both["fhash"] != both["fhash_k"])]
+    for row in changed.to_dict("records"):
+        number_changed = row["numero"] != row["numero_k"]
+        reason = "phone number changed" if number_changed else "fields changed"
+        ops.append(
+            Operation(
+                OpKind.CONTACT_UPD,
+                reason,
+                (row["grp"],),
+                str(row["numero"]),
+                str(row["numero_k"]),
+                str(row["key"]),
+                fields=_fields(row),
+                before=ContactFields(**{f: str(row[f + "_k"]) for f in FIELD_NAMES}),
+            )
+        )
+
+    removed = 0
+    if mirror and len(dels):
+        dels = dels[~dels["key"].astype(str).isin(desired.protected)]
+        still_wanted = set(dm["key"]) if len(dm) else set()
+        for key, rows in dels.groupby("key", sort=True):
+            leaves_all = key not in still_wanted and len(rows) == int((km["key"] == key).sum())
+            removed += leaves_all
+            if leaves_all and desired.account == "exclusive":
+                number = str(rows.iloc[0]["numero_k"])
+                ops.append(Operation(OpKind.CONTACT_DEL, "gone from the export", (), number, key=str(key)))
+                continue
+            for row in rows.to_dict("records"):
+                ops.append(
+                    Operation(
+                        OpKind.CONTACT_DEL,
+                        "gone from the export" if leaves_all else "left this group",
+                        (row["grp"],),
+                        str(row["numero_k"]),
+                        key=str(key),
+                        before=ContactFields(**{f: str(row[f + "_k"]) for f in FIELD_NAMES}),
+                    )
+                )
+    if mirror:
+        for group in sorted(known_groups - desired_groups - set(renames)):
+            ops.append(Operation(OpKind.GROUP_DEL, "group gone from the export", (group,)))
+
+    ops.sort(key=lambda op: op.kind)
+    return Plan(
+        tuple(ops),
+        known_contacts=known.contact_count,
+        removed_contacts=removed,
+        desired_contacts=len(desired.contacts),
+        renames=tuple(renames.items()),
+    )
+
+
+def check_guard(plan: Plan, options: PlanOptions) -> None:
+    """Refuses (GuardError, exit 3) an empty source or too many deletions."""
+    if plan.desired_contacts == 0 and plan.known_contacts > 0 and not options.allow_empty:
+        raise GuardError(
+            f"the export holds no usable contact but the account holds {plan.known_contacts}: refusing to empty it "
+            "(a truncated export?); pass --allow-empty if this is intended"
+        )
+    if options.max_delete_count is not None and plan.removed_contacts > options.max_delete_count:
+        raise GuardError(
+            f"the plan removes {plan.removed_contacts} contacts from every group, over --max-delete "
+            f"{options.max_delete_count}; check the export, or raise --max-delete"
+        )
+    if options.max_delete is not None and plan.known_contacts:
+        share = plan.removed_contacts / plan.known_contacts
+        if share > options.max_delete:
+            raise GuardError(
+                f"the plan removes {plan.removed_contacts} of {plan.known_contacts} known contacts ({share:.0%}) "
+                f"from every group, over the {options.max_delete:.0%} limit; check the export, "
+                "or pass --max-delete N, P% or none"
+            )
+
+
+def parse_max_delete(text: str) -> PlanOptions:
+    """``--max-delete``: a count (``500``), a share (``25%``) or ``none``."""
+    text = text.strip().lower()
+    if text == "none":
+        return PlanOptions(max_delete=None)
+    if text.endswith("%"):
+        return PlanOptions(max_delete=float(text[:-1]) / 100)
+    return PlanOptions(max_delete=None, max_delete_count=int(text))

@@ -1,0 +1,267 @@
+"""The last-known state of the account, the journal and the runs, in one SQLite file.
+
+The API cannot be read, so this file is the tool's only knowledge of the account:
+the groups it created or adopted and, per (group, number), the fields it last sent.
+Every operation is journaled before its call; its outcome and the state change are
+committed together after it, so a crash leaves a true record.
+
+The file is created 0600, in WAL mode; one sync at a time holds its lock (a lock of
+a dead process is released by the OS and taken over).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sms123_sync.contact import FIELD_NAMES, ContactFields
+from sms123_sync.desired import fields_hash
+from sms123_sync.errors import LockError, StateError
+
+SCHEMA_VERSION = 1
+DEFAULT_STATE = Path(".sms123-sync/state.sqlite")
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS groups (name TEXT PRIMARY KEY, origin TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS memberships (
+    grp TEXT NOT NULL, numero TEXT NOT NULL, key TEXT NOT NULL,
+    {", ".join(f"{f} TEXT NOT NULL DEFAULT ''" for f in FIELD_NAMES)},
+    fhash INTEGER NOT NULL,
+    PRIMARY KEY (grp, numero)
+);
+CREATE INDEX IF NOT EXISTS memberships_key ON memberships(key);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY, started TEXT NOT NULL, ended TEXT, command TEXT NOT NULL,
+    source TEXT, source_hash TEXT, mapping TEXT, mapping_hash TEXT, mode TEXT,
+    counts TEXT, exit_code INTEGER
+);
+CREATE TABLE IF NOT EXISTS journal (
+    id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, op TEXT NOT NULL, status TEXT NOT NULL,
+    code TEXT, meaning TEXT, attempts INTEGER NOT NULL DEFAULT 0, started TEXT NOT NULL, ended TEXT
+);
+CREATE INDEX IF NOT EXISTS journal_status ON journal(status);
+"""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class KnownState:
+    """What the tool last put in the account."""
+
+    groups: dict[str, str]  # name -> origin (created | adopted)
+    memberships: pd.DataFrame  # grp, numero, key, nom … v3, fhash
+
+    @property
+    def contact_count(self) -> int:
+        return int(self.memberships["key"].nunique()) if len(self.memberships) else 0
+
+
+class StateStore:
+    """The SQLite state file; methods that change it are single transactions."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"{self.path}: not a usable state file ({exc})") from None
+        self._lock = threading.Lock()
+        version = self._meta("schema_version")
+        if version is None:
+            self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif int(version) > SCHEMA_VERSION:
+            raise StateError(f"{self.path}: written by a newer sms123-sync (schema {version}); upgrade the tool")
+        self._lock_file: int | None = None
+
+    def close(self) -> None:
+        self.release()
+        self._db.close()
+
+    def _meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    # -- lock -----------------------------------------------------------------------
+
+    def acquire(self) -> None:
+        """Takes the run lock or raises LockError naming the holder."""
+        path = self.path.with_suffix(self.path.suffix + ".lock")
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 200).decode("utf-8", "replace").strip() or "another process"
+            os.close(fd)
+            raise LockError(f"{self.path} is in use by {holder}; wait for it to finish") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()} since {_now()}".encode())
+        self._lock_file = fd
+
+    def release(self) -> None:
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            os.close(self._lock_file)
+            self._lock_file = None
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # -- known state ----------------------------------------------------------------
+
+    def load(self) -> KnownState:
+        """The whole last-known state, columnar."""
+        groups = dict(self._db.execute("SELECT name, origin FROM groups").fetchall())
+        frame = pd.read_sql_query(
+            f"SELECT grp, numero, key, {', '.join(FIELD_NAMES)}, fhash FROM memberships", self._db
+        )
+        return KnownState(groups, frame)
+
+    def add_group(self, db: sqlite3.Connection, name: str, origin: str) -> None:
+        db.execute("INSERT OR IGNORE INTO groups VALUES (?, ?)", (name, origin))
+
+    def rename_group(self, db: sqlite3.Connection, old: str, new: str) -> None:
+        db.execute("INSERT OR IGNORE INTO groups SELECT ?, origin FROM groups WHERE name = ?", (new, old))
+        db.execute("UPDATE OR REPLACE memberships SET grp = ? WHERE grp = ?", (new, old))
+        db.execute("DELETE FROM groups WHERE name = ?", (old,))
+
+    def delete_group(self, db: sqlite3.Connection, name: str) -> None:
+        db.execute("DELETE FROM memberships WHERE grp = ?", (name,))
+        db.execute("DELETE FROM groups WHERE name = ?", (name,))
+
+    def put_member(
+        self, db: sqlite3.Connection, group: str, number: str, key: str, fields: ContactFields, old_number: str = ""
+    ) -> None:
+        if old_number and old_number != number:
+            db.execute("DELETE FROM memberships WHERE grp = ? AND numero = ?", (group, old_number))
+        values = fields.as_dict()
+        fhash = int(fields_hash(pd.DataFrame([values]))[0])
+        db.execute(
+            f"INSERT OR REPLACE INTO memberships (grp, numero, key, {', '.join(FIELD_NAMES)}, fhash)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (group, number, key, *values.values(), fhash),
+        )
+
+    def delete_member(self, db: sqlite3.Connection, number: str, group: str | None) -> None:
+        if group is None:
+            db.execute("DELETE FROM memberships WHERE numero = ?", (number,))
+        else:
+            db.execute("DELETE FROM memberships WHERE grp = ? AND numero = ?", (group, number))
+
+    @contextmanager
+    def change(self) -> Iterator[sqlite3.Connection]:
+        """One transaction for an outcome and its state change."""
+        with self._tx() as db:
+            yield db
+
+    # -- journal and runs -----------------------------------------------------------
+
+    def begin_run(self, command: str, **info: Any) -> int:
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO runs (started, command, source, source_hash, mapping, mapping_hash, mode)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    _now(),
+                    command,
+                    info.get("source"),
+                    info.get("source_hash"),
+                    info.get("mapping"),
+                    info.get("mapping_hash"),
+                    info.get("mode"),
+                ),
+            )
+            return int(cur.lastrowid or 0)
+
+    def end_run(self, run_id: int, exit_code: int, counts: dict[str, Any]) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE runs SET ended = ?, exit_code = ?, counts = ? WHERE id = ?",
+                (_now(), exit_code, json.dumps(counts), run_id),
+            )
+
+    def journal_begin(self, run_id: int, op: dict[str, Any]) -> int:
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO journal (run_id, op, status, started) VALUES (?, ?, 'pending', ?)",
+                (run_id, json.dumps(op, ensure_ascii=False), _now()),
+            )
+            return int(cur.lastrowid or 0)
+
+    def journal_end(
+        self, db: sqlite3.Connection, entry: int, status: str, code: str | None, meaning: str, attempts: int
+    ) -> None:
+        db.execute(
+            "UPDATE journal SET status = ?, code = ?, meaning = ?, attempts = ?, ended = ? WHERE id = ?",
+            (status, code, meaning, attempts, _now(), entry),
+        )
+
+    def open_entries(self) -> list[tuple[int, dict[str, Any]]]:
+        """Operations journaled but never concluded (the process died mid-call)."""
+        rows = self._db.execute("SELECT id, op FROM journal WHERE status = 'pending' ORDER BY id").fetchall()
+        return [(int(i), json.loads(op)) for i, op in rows]
+
+    def runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        cur = self._db.execute(
+            "SELECT id, started, ended, command, source, mode, counts, exit_code FROM runs ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        cols = [c[0] for c in cur.description]
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    def journal_of(self, run_id: int) -> list[dict[str, Any]]:
+        cur = self._db.execute(
+            "SELECT id, op, status, code, meaning, attempts FROM journal WHERE run_id = ? ORDER BY id", (run_id,)
+        )
+        cols = [c[0] for c in cur.description]
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    # -- import / export / reset ----------------------------------------------------
+
+    def import_members(self, frame: pd.DataFrame, origin: str = "adopted") -> int:
+        """Adopts (group, number, fields) rows that already exist in the account."""
+        with self._tx() as db:
+            for row in frame.to_dict("records"):
+                group, number = str(row["groupe"]), str(row["numero"])
+                self.add_group(db, group, origin)
+                key = str(row.get("key") or number)
+                self.put_member(db, group, number, key, ContactFields.from_mapping(row))
+        return len(frame)
+
+    def export_members(self) -> pd.DataFrame:
+        known = self.load().memberships.rename(columns={"grp": "groupe"})
+        return known.drop(columns=["fhash"])
+
+    def reset(self) -> None:
+        with self._tx() as db:
+            for table in ("groups", "memberships", "journal", "runs"):
+                db.execute(f"DELETE FROM {table}")

@@ -1,0 +1,269 @@
+"""The reconciler against the sandbox over real HTTP: the rules of DESIGN.md."""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sms123_sync.cli import cli
+from sms123_sync.client import Client, Result
+from sms123_sync.codes import Endpoint
+from sms123_sync.connection import ConnectionSettings
+from sms123_sync.errors import GuardError
+from sms123_sync.plan import PlanOptions
+from sms123_sync.sandbox import Faults, Sandbox
+from sms123_sync.state import StateStore
+from sms123_sync.sync import SyncReport, run_sync
+from tests.conftest import CREDS, FAST_RETRY
+
+ROOT = Path(__file__).parent.parent
+MAPPING = "identity: Id\nfields: {numero: Tel, nom: Nom}\ngroups: {column: G, separator: ','}\nmode: mirror\n"
+
+
+class Env:
+    """A sandbox, a state file and a workspace for writing exports."""
+
+    def __init__(self, tmp: Path, sandbox: Sandbox) -> None:
+        self.tmp = tmp
+        self.sandbox = sandbox
+        self.state = tmp / "state.sqlite"
+        self.mapping = tmp / "m.yaml"
+        self.mapping.write_text(MAPPING, encoding="utf-8")
+        self.n = 0
+
+    def export(self, rows: list[tuple[str, str, str, str]]) -> Path:
+        self.n += 1
+        path = self.tmp / f"export{self.n}.csv"
+        body = "".join(f"{i};{t};{n};{g}\n" for i, t, n, g in rows)
+        path.write_text("Id;Tel;Nom;G\n" + body, encoding="utf-8")
+        return path
+
+    def sync(self, rows: list[tuple[str, str, str, str]], client: Client | None = None, **kw: Any) -> SyncReport:
+        settings_ = ConnectionSettings(
+            user="sandbox", api_key="sandbox-key", base_url=self.sandbox.url, retry=FAST_RETRY
+        )
+        return run_sync(self.export(rows), self.mapping, self.state, settings_, client=client, **kw)
+
+    def calls(self) -> dict[Endpoint, int]:
+        return {e: c for e, c in self.sandbox.calls.items() if c}
+
+    def reset_calls(self) -> None:
+        for e in self.sandbox.calls:
+            self.sandbox.calls[e] = 0
+
+    def state_members(self) -> dict[tuple[str, str], dict[str, str]]:
+        store = StateStore(self.state)
+        try:
+            frame = store.load().memberships
+        finally:
+            store.close()
+        return {(r["grp"], r["numero"]): {f: r[f] for f in ("nom",)} for r in frame.to_dict("records")}
+
+    def remote(self) -> dict[tuple[str, str], dict[str, str]]:
+        return {k: {"nom": v["nom"]} for k, v in self.sandbox.store.memberships().items()}
+
+
+@pytest.fixture
+def env(tmp_path: Path, sandbox: Sandbox) -> Iterator[Env]:
+    yield Env(tmp_path, sandbox)
+
+
+BASE = [("1", "0612345671", "Martin", "A,B"), ("2", "0612345672", "Durand", "A"), ("3", "0612345673", "Petit", "B")]
+
+
+def test_first_sync_then_rerun_makes_no_call(env: Env) -> None:
+    report = env.sync(BASE)
+    assert report.exit_code == 0
+    assert env.calls() == {Endpoint.GROUP_ADD: 2, Endpoint.CONTACT_ADD: 3}  # one add per contact, groups joined
+    assert env.remote() == env.state_members()
+    env.reset_calls()
+    again = env.sync(BASE)
+    assert len(again.plan) == 0 and env.calls() == {}
+
+
+def test_field_change_and_delete(env: Env) -> None:
+    env.sync(BASE)
+    env.reset_calls()
+    env.sync(
+        [("1", "0612345671", "Martin-Dupont", "A,B"), ("2", "0612345672", "Durand", "A")],
+        plan_options=PlanOptions(max_delete=None),
+    )
+    assert env.calls() == {Endpoint.CONTACT_UPD: 2, Endpoint.CONTACT_DEL: 1}
+    assert env.remote() == env.state_members()
+    assert env.remote()[("A", "33612345671")]["nom"] == "Martin-Dupont"
+
+
+def test_group_rename_costs_one_call(env: Env) -> None:
+    env.sync(BASE)
+    env.reset_calls()
+    renamed = [(i, t, n, g.replace("B", "Clients VIP")) for i, t, n, g in BASE]
+    report = env.sync(renamed)
+    assert env.calls() == {Endpoint.GROUP_UPD: 1}
+    assert report.plan.renames == (("B", "Clients VIP"),)
+    assert env.sandbox.snapshot()["groups"] == ["A", "Clients VIP"]
+    assert env.remote() == env.state_members()
+
+
+def test_phone_change_with_identity_is_one_update_per_group(env: Env) -> None:
+    env.sync(BASE)
+    env.reset_calls()
+    env.sync([("1", "0698765432", "Martin", "A,B"), *BASE[1:]])
+    assert env.calls() == {Endpoint.CONTACT_UPD: 2}
+    assert ("A", "33698765432") in env.remote() and ("A", "33612345671") not in env.remote()
+    assert env.remote() == env.state_members()
+
+
+def test_existing_group_is_adopted_and_existing_contact_updated(env: Env, make_client: Any) -> None:
+    client = make_client()
+    client.group_add("A")  # made by hand in the web interface: 513 on our add
+    client.contact_add(["A"], "33612345672")  # already there with other fields: 506, then an update
+    report = env.sync(BASE)
+    assert report.exit_code == 0
+    assert env.remote() == env.state_members()
+    assert env.remote()[("A", "33612345672")]["nom"] == "Durand"
+    codes = {o.code for o in report.result.outcomes} if report.result else set()
+    assert {"513", "506"} <= codes
+
+
+def test_deletes_of_gone_contacts_count_as_done(env: Env, make_client: Any) -> None:
+    env.sync(BASE)
+    make_client().contact_del("33612345673", "B")  # removed by hand already: 510 on our delete
+    report = env.sync(BASE[:2], plan_options=PlanOptions(max_delete=None))
+    assert report.exit_code == 0 and report.result is not None
+    assert [o.code for o in report.result.outcomes] == ["510"]
+
+
+def test_group_with_unknown_contacts_is_a_conflict(env: Env, make_client: Any) -> None:
+    env.sync(BASE)
+    make_client().contact_add(["B"], "33699999999")  # someone else's contact in our group
+    report = env.sync([r for r in BASE if r[0] == "2"], plan_options=PlanOptions(max_delete=None))
+    assert report.result is not None
+    conflicts = [o for o in report.result.outcomes if o.status.value == "conflict"]
+    assert [(o.op.groups, o.code) for o in conflicts] == [(("B",), "515")]
+    assert "B" in StateStore(env.state).load().groups
+
+
+def test_deletion_guard_refuses(env: Env) -> None:
+    env.sync(BASE)
+    env.reset_calls()
+    with pytest.raises(GuardError, match="over the 10% limit"):
+        env.sync(BASE[:1])
+    with pytest.raises(GuardError, match="no usable contact"):
+        env.sync([])
+    assert env.calls() == {}
+    assert env.sync(BASE[:1], plan_options=PlanOptions(max_delete=0.7)).exit_code == 0
+
+
+def test_rejected_row_never_deletes(env: Env) -> None:
+    env.sync(BASE)
+    env.reset_calls()
+    env.sync([("1", "not a phone", "Martin", "A,B"), *BASE[1:]])
+    assert env.calls() == {}
+
+
+def test_upsert_never_deletes(env: Env) -> None:
+    env.sync(BASE)
+    env.mapping.write_text(MAPPING.replace("mirror", "upsert"), encoding="utf-8")
+    env.reset_calls()
+    env.sync(BASE[:1])
+    assert env.calls() == {}
+
+
+def test_state_file_is_private_and_runs_recorded(env: Env) -> None:
+    env.sync(BASE)
+    assert stat.S_IMODE(env.state.stat().st_mode) == 0o600
+    runs = StateStore(env.state).runs()
+    assert runs[0]["exit_code"] == 0 and runs[0]["source"].endswith("export1.csv")
+
+
+def test_cli_sync_on_embedded_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = ["sync", str(ROOT / "samples/crm_export.csv"), "-m", str(ROOT / "mappings/crm_csv.yaml"), "--sandbox"]
+    runner = CliRunner()
+    refused = runner.invoke(cli, args)
+    assert refused.exit_code == 2 and "--yes" in refused.output
+    first = runner.invoke(cli, [*args, "--yes"])
+    assert first.exit_code == 0, first.output
+    assert "applied" in first.output
+    second = runner.invoke(cli, [*args, "--yes"])
+    assert "nothing to do" in second.output
+    plan = runner.invoke(cli, ["plan", str(ROOT / "samples/crm_export.csv"), "-m", str(ROOT / "mappings/crm_csv.yaml")])
+    assert plan.exit_code == 0 and "nothing to do" in plan.output
+
+
+class _Crash(BaseException):
+    """Stands for kill -9: the process stops between the server's change and our record."""
+
+
+class CrashingClient(Client):
+    """Sends each request; after ``crash_after`` calls, dies once the answer arrived."""
+
+    def __init__(self, *args: Any, crash_after: int, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.crash_after = crash_after
+
+    def call(self, endpoint: Endpoint, params: Any) -> Result:
+        result = super().call(endpoint, params)
+        self.crash_after -= 1
+        if self.crash_after == 0:
+            raise _Crash
+        return result
+
+
+people = st.lists(
+    st.tuples(
+        st.sampled_from("123456"),
+        st.sampled_from(["0612345671", "0612345672", "0698765432", "0611111111"]),
+        st.sampled_from(["Martin", "Durand"]),
+        st.sampled_from(["A", "B", "A,B", "C", "B,C"]),
+    ),
+    max_size=5,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    states=st.lists(people, min_size=1, max_size=3),
+    lost=st.sampled_from([0.0, 0.3]),
+    crash_at=st.integers(0, 6),
+)
+def test_faults_and_crashes_converge(tmp_path_factory: Any, states: list[Any], lost: float, crash_at: int) -> None:
+    tmp = tmp_path_factory.mktemp("prop")
+    with Sandbox(tmp / "sb.sqlite", seed=crash_at) as sandbox:
+        env = Env(tmp, sandbox)
+        options = PlanOptions(max_delete=None, allow_empty=True)
+        for rows in states:
+            rows = list({r[0]: r for r in rows}.values())  # one row per identity
+            rows = list({r[1]: r for r in rows}.values())  # and per number
+            sandbox.faults = Faults(lost_answer_rate=lost, technical_rate=lost)
+            if crash_at:
+                crasher = CrashingClient(CREDS, base_url=sandbox.url, retry=FAST_RETRY, crash_after=crash_at)
+                try:
+                    env.sync(rows, client=crasher, plan_options=options, apply_options=_serial())
+                except _Crash:
+                    pass
+                finally:
+                    crasher.close()
+                    StateStore(env.state).release()
+            env.sync(rows, plan_options=options, apply_options=_serial())
+            sandbox.faults = Faults()
+            final = env.sync(rows, plan_options=options)
+            assert final.exit_code == 0
+            expected = {(g, f"336{t[2:]}" if t.startswith("06") else t) for _, t, _, gs in rows for g in gs.split(",")}
+            assert set(env.remote()) == expected
+            assert env.remote() == env.state_members()
+            env.reset_calls()
+            assert len(env.sync(rows, plan_options=options).plan) == 0 and env.calls() == {}
+
+
+def _serial() -> Any:
+    from sms123_sync.apply import ApplyOptions
+
+    return ApplyOptions(concurrency=1)
