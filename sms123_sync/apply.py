@@ -168,6 +168,10 @@ class Applier:
         try:
             outcome = self._dispatch(op, suspect)
         except RetryableError as exc:
+            if exc.maybe_applied:
+                # The server may have done it: leave the entry open so the next run
+                # settles it and reads "not found" / "already" answers as our own echo.
+                return Outcome(op, Status.FAILED, None, f"{exc}; outcome unknown, settled by the next run")
             outcome = Outcome(op, Status.FAILED, exc.info.code if exc.info else None, str(exc), 0)
             with self.store.change() as db:
                 self.store.journal_end(db, entry, outcome.status.value, outcome.code, outcome.meaning, 0)
@@ -202,7 +206,9 @@ class Applier:
 
     def _judge(self, op: Operation, result: Result, suspect: bool) -> Outcome:
         category = result.category
-        echo = result.maybe_applied or suspect
+        # Only a rename can meet its own earlier success as "no such group" / "name
+        # taken"; a 515 or 517 elsewhere is never an echo.
+        echo = (result.maybe_applied or suspect) and op.kind is OpKind.GROUP_RENAME
         if category is Category.DONE:
             return Outcome(op, Status.APPLIED, result.code, result.info.en, result.attempts)
         if category is Category.ALREADY_DONE or (echo and category in (Category.NOT_FOUND, Category.CONFLICT)):
@@ -271,4 +277,4 @@ class Applier:
                 s.delete_member(db, op.number, op.groups[0] if op.groups else None)
         elif ok:
             for group in op.groups:
-                s.put_member(db, group, op.number, op.key, op.fields or ContactFields(), op.old_number)
+                s.put_member(db, group, op.number, op.key, op.fields or ContactFields(), op.old_number, op.fields_hash)

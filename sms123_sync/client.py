@@ -260,6 +260,13 @@ class _Attempt:
         self.maybe_applied = self.maybe_applied or maybe
         return RetryableError(f"{endpoint.value}: {type(exc).__name__}", endpoint=endpoint.value, maybe_applied=maybe)
 
+    def exhausted(self, last: RetryableError) -> RetryableError:
+        """The error that ends the call: ambiguous if any attempt may have been applied."""
+        last.maybe_applied = last.maybe_applied or self.maybe_applied
+        if self.count > 1:
+            last.args = (f"{last.args[0]} (after {self.count} attempts)",)
+        return last
+
 
 def _raise_for_category(endpoint: Endpoint, info: CodeInfo) -> None:
     message = f"{endpoint.value} answered {info.code}: {info.en}"
@@ -310,14 +317,17 @@ class Client(_Core):
     def _post(self, endpoint: Endpoint, params: Mapping[str, str], read: Callable[[httpx.Response, _Attempt], T]) -> T:
         url, body, headers = self._prepare(endpoint, params)
         attempt = _Attempt()
-        for retrying in tenacity.Retrying(**self._retrying()):
-            with retrying:
-                attempt.count += 1
-                try:
-                    response = self._http.post(url, content=body, headers=headers)
-                except httpx.TransportError as exc:
-                    raise attempt.transport_failed(endpoint, exc) from None
-                return read(response, attempt)
+        try:
+            for retrying in tenacity.Retrying(**self._retrying()):
+                with retrying:
+                    attempt.count += 1
+                    try:
+                        response = self._http.post(url, content=body, headers=headers)
+                    except httpx.TransportError as exc:
+                        raise attempt.transport_failed(endpoint, exc) from None
+                    return read(response, attempt)
+        except RetryableError as exc:
+            raise attempt.exhausted(exc) from None
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
     def call(self, endpoint: Endpoint, params: Mapping[str, str]) -> Result:
@@ -386,14 +396,17 @@ class AsyncClient(_Core):
     ) -> T:
         url, body, headers = self._prepare(endpoint, params)
         attempt = _Attempt()
-        async for retrying in tenacity.AsyncRetrying(**self._retrying()):
-            with retrying:
-                attempt.count += 1
-                try:
-                    response = await self._http.post(url, content=body, headers=headers)
-                except httpx.TransportError as exc:
-                    raise attempt.transport_failed(endpoint, exc) from None
-                return read(response, attempt)
+        try:
+            async for retrying in tenacity.AsyncRetrying(**self._retrying()):
+                with retrying:
+                    attempt.count += 1
+                    try:
+                        response = await self._http.post(url, content=body, headers=headers)
+                    except httpx.TransportError as exc:
+                        raise attempt.transport_failed(endpoint, exc) from None
+                    return read(response, attempt)
+        except RetryableError as exc:
+            raise attempt.exhausted(exc) from None
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
     async def call(self, endpoint: Endpoint, params: Mapping[str, str]) -> Result:

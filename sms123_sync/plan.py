@@ -47,6 +47,7 @@ class Operation:
     new_name: str = ""
     fields: ContactFields | None = None
     before: ContactFields | None = None
+    fields_hash: int | None = None  # digest of ``fields`` as the planner computed it
 
     @property
     def changed_fields(self) -> tuple[str, ...]:
@@ -167,22 +168,25 @@ def plan_changes(desired: DesiredState, known: KnownState) -> Plan:
                         row["numero"],
                         str(row["key"]),
                         fields=_fields(row),
+                        fields_hash=int(row["fhash"]),
                     )
                 )
 
-    for key, rows in adds.groupby("key", sort=True):
-        first = rows.iloc[0].to_dict()
-        groups = tuple(sorted(rows["grp"]))
-        ops.append(
-            Operation(
-                OpKind.CONTACT_ADD,
-                "new in the export",
-                groups,
-                str(first["numero"]),
-                key=str(key),
-                fields=_fields(first),
+    if len(adds):
+        adds = adds.sort_values(["key", "grp"])
+        groups_of = {k: tuple(v) for k, v in adds.groupby("key", sort=False)["grp"]}
+        for first in adds.drop_duplicates("key").to_dict("records"):
+            ops.append(
+                Operation(
+                    OpKind.CONTACT_ADD,
+                    "new in the export",
+                    groups_of[first["key"]],
+                    str(first["numero"]),
+                    key=str(first["key"]),
+                    fields=_fields(first),
+                    fields_hash=int(first["fhash"]),
+                )
             )
-        )
 
     changed = both[(both["numero"] != both["numero_k"]) | (both["fhash"] != both["fhash_k"])]
     for row in changed.to_dict("records"):
@@ -198,31 +202,40 @@ def plan_changes(desired: DesiredState, known: KnownState) -> Plan:
                 str(row["key"]),
                 fields=_fields(row),
                 before=ContactFields(**{f: str(row[f + "_k"]) for f in FIELD_NAMES}),
+                fields_hash=int(row["fhash"]),
             )
         )
 
     removed = 0
     if mirror and len(dels):
-        dels = dels[~dels["key"].astype(str).isin(desired.protected)]
+        dels = dels[~dels["key"].astype(str).isin(desired.protected)].sort_values(["key", "grp"])
         still_wanted = set(dm["key"]) if len(dm) else set()
-        for key, rows in dels.groupby("key", sort=True):
-            leaves_all = key not in still_wanted and len(rows) == int((km["key"] == key).sum())
-            removed += leaves_all
-            if leaves_all and desired.account == "exclusive":
-                number = str(rows.iloc[0]["numero_k"])
-                ops.append(Operation(OpKind.CONTACT_DEL, "gone from the export", (), number, key=str(key)))
-                continue
-            for row in rows.to_dict("records"):
-                ops.append(
-                    Operation(
-                        OpKind.CONTACT_DEL,
-                        "gone from the export" if leaves_all else "left this group",
-                        (row["grp"],),
-                        str(row["numero_k"]),
-                        key=str(key),
-                        before=ContactFields(**{f: str(row[f + "_k"]) for f in FIELD_NAMES}),
+        known_count = km["key"].value_counts()
+        leaving_count = dels["key"].value_counts()
+        leaves = {k for k, n in leaving_count.items() if k not in still_wanted and n == known_count.get(k, -1)}
+        removed = len(leaves)
+        exclusive = desired.account == "exclusive"
+        done_keys: set[object] = set()
+        for row in dels.to_dict("records"):
+            key = row["key"]
+            leaves_all = key in leaves
+            if leaves_all and exclusive:
+                if key not in done_keys:
+                    done_keys.add(key)
+                    ops.append(
+                        Operation(OpKind.CONTACT_DEL, "gone from the export", (), str(row["numero_k"]), key=str(key))
                     )
+                continue
+            ops.append(
+                Operation(
+                    OpKind.CONTACT_DEL,
+                    "gone from the export" if leaves_all else "left this group",
+                    (row["grp"],),
+                    str(row["numero_k"]),
+                    key=str(key),
+                    before=ContactFields(**{f: str(row[f + "_k"]) for f in FIELD_NAMES}),
                 )
+            )
     if mirror:
         for group in sorted(known_groups - desired_groups - set(renames)):
             ops.append(Operation(OpKind.GROUP_DEL, "group gone from the export", (group,)))

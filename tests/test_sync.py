@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -228,7 +229,11 @@ people = st.lists(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=int(os.environ.get("CONVERGE_EXAMPLES", "25")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(
     states=st.lists(people, min_size=1, max_size=3),
     lost=st.sampled_from([0.0, 0.3]),
@@ -267,3 +272,20 @@ def _serial() -> Any:
     from sms123_sync.apply import ApplyOptions
 
     return ApplyOptions(concurrency=1)
+
+
+def test_bulk_import_from_excel_then_dry_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    xlsx = ["samples/crm_export.xlsx", "-m", "mappings/crm_xlsx.yaml"]
+    xlsx = [str(ROOT / xlsx[0]), xlsx[1], str(ROOT / xlsx[2])]
+    dry = runner.invoke(cli, ["sync", *xlsx, "--sandbox", "--dry-run"])
+    assert dry.exit_code == 0 and "contact add" in dry.output and "rejected" in dry.output
+    assert not (tmp_path / ".sms123-sync/sandbox.sqlite").exists()  # a dry run talks to nobody
+    done = runner.invoke(cli, ["sync", *xlsx, "--sandbox", "--yes", "--concurrency", "4"])
+    assert done.exit_code == 0, done.output
+    store = StateStore(tmp_path / ".sms123-sync/state.sqlite")
+    known = store.load()
+    store.close()
+    assert known.contact_count == 33
+    assert "262692123456" in set(known.memberships["numero"])  # the Réunion number written nationally

@@ -1,0 +1,81 @@
+"""Planning a night's sync at scale, as a ratio of a raw pyarrow read of the export.
+
+    python bench/bench_plan.py [--rows 1000000] [--churn 0.03]
+
+Builds last night's state (every contact of a generated export, loaded into the SQLite
+state), then times tonight's plan: read + normalise the churned export, load the state,
+diff. Prints time and peak memory next to ``pandas.read_csv(engine="pyarrow")`` of the
+same file, measured in the same run, each in its own child process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent))
+
+from bench.bench_read import MAPPING, _raw, _run  # noqa: E402
+
+
+def _plan(path: str, mapping: str, state: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    from sms123_sync.pipeline import read_desired
+    from sms123_sync.plan import plan_changes
+    from sms123_sync.state import StateStore
+
+    start = time.perf_counter()
+    desired = read_desired(path, mapping)
+    store = StateStore(state)
+    plan = plan_changes(desired.state, store.load())
+    elapsed = time.perf_counter() - start
+    out.put((elapsed, len(plan), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+
+
+def _build_state(path: Path, mapping: Path, state: Path) -> int:
+    from sms123_sync.pipeline import read_desired
+    from sms123_sync.state import StateStore
+
+    desired = read_desired(path, mapping).state
+    rows = desired.memberships.merge(desired.contacts, on="key").rename(columns={"group": "groupe"})
+    store = StateStore(state)
+    try:
+        return store.import_members(rows, origin="created")
+    finally:
+        store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--churn", type=float, default=0.03)
+    args = parser.parse_args()
+    from bench.exports import churn, make_export
+
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        mapping = tmp / "m.yaml"
+        mapping.write_text(MAPPING, encoding="utf-8")
+        yesterday = make_export(args.rows)
+        yesterday.to_csv(tmp / "yesterday.csv", sep=";", index=False)
+        churn(yesterday, args.churn).to_csv(tmp / "tonight.csv", sep=";", index=False)
+        state = tmp / "state.sqlite"
+        start = time.perf_counter()
+        members = _build_state(tmp / "yesterday.csv", mapping, state)
+        print(f"state: {members} memberships loaded in {time.perf_counter() - start:.1f} s")
+        raw_t, raw_n, raw_rss = _run(_raw, str(tmp / "tonight.csv"))
+        plan_t, ops, plan_rss = _run(_plan, str(tmp / "tonight.csv"), str(mapping), str(state))
+    print(
+        f"raw pandas.read_csv(engine='pyarrow') of tonight's {raw_n} rows: {raw_t:.2f} s, peak {raw_rss / 1024:.0f} MB"
+    )
+    print(f"read + normalise + load state + plan: {plan_t:.2f} s, peak {plan_rss / 1024:.0f} MB, {ops} operations")
+    print(f"ratio: {plan_t / raw_t:.1f}x the raw read (goal <= 15x); peak {plan_rss / 1024:.0f} MB (goal < 2048 MB)")
+
+
+if __name__ == "__main__":
+    main()
