@@ -8,8 +8,11 @@ failed, 2 usage/input, 3 refused by a guard, 4 authentication/account).
 from __future__ import annotations
 
 import functools
+import json
+import logging
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,16 +26,25 @@ from sms123_sync.apply import ApplyOptions
 from sms123_sync.client import RetryPolicy
 from sms123_sync.connection import WORK_DIR, ConnectionSettings, connect
 from sms123_sync.errors import Sms123Error
+from sms123_sync.logs import setup_logging
 from sms123_sync.pipeline import read_desired
 from sms123_sync.plan import Plan, PlanOptions, parse_max_delete
-from sms123_sync.report import write_problems_csv
+from sms123_sync.report import (
+    journal_document,
+    plan_document,
+    summary,
+    sync_document,
+    write_problems_csv,
+    write_reports,
+)
 from sms123_sync.sandbox import Account, Faults, Sandbox
 from sms123_sync.send import parse_when, prepare_send, send_sms
 from sms123_sync.state import DEFAULT_STATE, StateStore
-from sms123_sync.sync import make_plan, run_sync
+from sms123_sync.sync import file_hash, make_plan, run_sync
 from sms123_sync.wire import WireFormat
 
 F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("sms123_sync")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -299,16 +311,73 @@ def sync_inputs(func: F) -> F:
     return func
 
 
+def report_options(func: F) -> F:
+    """--report, --json and --log-file, shared by plan and sync."""
+    decorators = [
+        click.option(
+            "--report",
+            "reports",
+            multiple=True,
+            help="Write a report; format from the extension (.json .csv .xlsx .html); {date} and {time} expand.",
+        ),
+        click.option(
+            "--json", "as_json", is_flag=True, help="Print one JSON summary on stdout and nothing else there."
+        ),
+        click.option("--log-file", type=click.Path(path_type=Path), help="Append timestamped log lines to this file."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def _human(as_json: bool) -> Console:
+    """Where human-readable output goes: stderr when stdout carries the JSON summary."""
+    return err if as_json else out
+
+
+def _finish(document: dict[str, Any], reports: tuple[str, ...], as_json: bool) -> None:
+    for path in write_reports(reports, document):
+        _human(as_json).print(f"report written to {path}")
+    if as_json:
+        click.echo(json.dumps(summary(document), ensure_ascii=False))
+
+
+def _run_info(source: Path, mapping_path: Path, state_path: Path, mode: str) -> dict[str, Any]:
+    return {
+        "source": str(source),
+        "source_hash": file_hash(source),
+        "mapping": str(mapping_path),
+        "mapping_hash": file_hash(mapping_path),
+        "state": str(state_path),
+        "mode": mode,
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
 @cli.command("plan")
 @sync_inputs
+@report_options
 def plan_command(
-    source: Path, mapping_path: Path, state_path: Path, max_delete: str, allow_empty: bool, verbose: bool
+    source: Path,
+    mapping_path: Path,
+    state_path: Path,
+    max_delete: str,
+    allow_empty: bool,
+    verbose: bool,
+    reports: tuple[str, ...],
+    as_json: bool,
+    log_file: Path | None,
 ) -> None:
     """Show what a sync would change, without any API call."""
+    setup_logging(log_file)
+    run = _run_info(source, mapping_path, state_path, "")
     desired, plan = make_plan(source, mapping_path, state_path, _plan_options(max_delete, allow_empty))
-    render.print_stats(out, desired.stats)
-    render.print_problems(out, "rejected rows", desired.rejects, str(source), 10)
-    render.print_plan(out, plan, None if verbose else 20)
+    console = _human(as_json)
+    render.print_stats(console, desired.stats)
+    render.print_problems(console, "rejected rows", desired.rejects, str(source), 10)
+    render.print_plan(console, plan, None if verbose else 20)
+    run["mode"] = desired.state.mode
+    _finish(plan_document(desired, plan, run), reports, as_json)
 
 
 @cli.command("sync")
@@ -317,6 +386,7 @@ def plan_command(
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking (needed without a terminal).")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help="Calls in flight.")
 @click.option("--rate", type=float, help="At most this many requests per second.")
+@report_options
 @connection_options
 def sync_command(
     source: Path,
@@ -329,33 +399,103 @@ def sync_command(
     yes: bool,
     concurrency: int,
     rate: float | None,
+    reports: tuple[str, ...],
+    as_json: bool,
+    log_file: Path | None,
     connection: ConnectionSettings,
 ) -> None:
     """Make the account's groups match SOURCE: plan, confirm, apply."""
-    options = _plan_options(max_delete, allow_empty)
+    ctx = click.get_current_context()
     if dry_run:
-        desired, plan = make_plan(source, mapping_path, state_path, options)
-        render.print_stats(out, desired.stats)
-        render.print_plan(out, plan, None if verbose else 20)
+        ctx.invoke(
+            plan_command,
+            source=source,
+            mapping_path=mapping_path,
+            state_path=state_path,
+            max_delete=max_delete,
+            allow_empty=allow_empty,
+            verbose=verbose,
+            reports=reports,
+            as_json=as_json,
+            log_file=log_file,
+        )
         return
+    setup_logging(log_file, connection.credentials().secrets())
+    console = _human(as_json)
     if not yes and not sys.stdin.isatty():
         raise click.UsageError("no terminal to confirm on: pass --yes to apply without asking")
+    run = _run_info(source, mapping_path, state_path, "")
+    progress = render.ApplyProgress(console)
 
     def confirm(plan: Plan) -> bool:
-        return yes or click.confirm(f"apply these {len(plan)} operation(s)?", default=False)
+        if not (yes or click.confirm(f"apply these {len(plan)} operation(s)?", default=False, err=as_json)):
+            return False
+        progress.start(len(plan))
+        return True
 
-    report = run_sync(
-        source,
-        mapping_path,
-        state_path,
-        connection,
-        plan_options=options,
-        apply_options=ApplyOptions(concurrency=concurrency, rate=rate),
-        confirm=confirm,
-        before_apply=lambda plan: render.print_plan(out, plan, None if verbose else 20),
-    )
-    render.print_outcome(out, report)
-    click.get_current_context().exit(report.exit_code)
+    try:
+        report = run_sync(
+            source,
+            mapping_path,
+            state_path,
+            connection,
+            plan_options=_plan_options(max_delete, allow_empty),
+            apply_options=ApplyOptions(concurrency=concurrency, rate=rate),
+            confirm=confirm,
+            on_done=progress.advance,
+            before_apply=lambda plan: render.print_plan(console, plan, None if verbose else 20),
+        )
+    finally:
+        progress.stop()
+    render.print_outcome(console, report)
+    run["mode"] = report.desired.state.mode
+    run["ended"] = datetime.now(UTC).isoformat(timespec="seconds")
+    _finish(sync_document(report, run), reports, as_json)
+    log.info("sync of %s ended with exit code %d", source, report.exit_code)
+    ctx.exit(report.exit_code)
+
+
+@cli.group(invoke_without_command=True)
+@click.option(
+    "--state",
+    "state_path",
+    type=click.Path(path_type=Path),
+    envvar="SMS123_STATE",
+    default=DEFAULT_STATE,
+    show_default=True,
+    help="State file [env SMS123_STATE].",
+)
+@click.option("--limit", type=int, default=30, show_default=True, help="How many runs to list.")
+@click.pass_context
+def runs(ctx: click.Context, state_path: Path, limit: int) -> None:
+    """Past runs, newest first: when, how long, source, counts, exit code."""
+    ctx.obj = state_path
+    if ctx.invoked_subcommand is not None:
+        return
+    store = StateStore(state_path)
+    try:
+        render.print_runs(out, store.runs(limit))
+    finally:
+        store.close()
+
+
+@runs.command("show")
+@click.argument("run_id", type=int)
+@click.option("--report", "reports", multiple=True, help="Write this run's report (.json .csv .xlsx .html).")
+@click.pass_obj
+def runs_show(state_path: Path, run_id: int, reports: tuple[str, ...]) -> None:
+    """One run's operations, failures and conflicts."""
+    store = StateStore(state_path)
+    try:
+        run = next((r for r in store.runs(10_000) if r["id"] == run_id), None)
+        if run is None:
+            raise click.UsageError(f"no run {run_id} in {state_path}")
+        journal = store.journal_of(run_id)
+    finally:
+        store.close()
+    document = journal_document({k: run[k] for k in ("id", "started", "ended", "source", "mode", "exit_code")}, journal)
+    render.print_journal(out, run, document)
+    _finish(document, reports, False)
 
 
 @cli.group()

@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import time
+from typing import Any
+
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from sms123_sync.apply import Status
@@ -11,6 +25,8 @@ from sms123_sync.plan import Operation, OpKind, Plan
 from sms123_sync.problems import Problem
 from sms123_sync.state import KnownState
 from sms123_sync.sync import SyncReport
+
+log = logging.getLogger("sms123_sync")
 
 
 def print_stats(console: Console, stats: Stats) -> None:
@@ -98,3 +114,85 @@ def print_known(console: Console, known: KnownState) -> None:
     counts = frame.groupby("grp").size().to_dict() if len(frame) else {}
     for group, origin in sorted(known.groups.items()):
         console.print(f"  {group}: {counts.get(group, 0)} ({origin})")
+
+
+class ApplyProgress:
+    """A progress bar with rate and ETA on a terminal; a few log lines otherwise."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+        self._total = 0
+        self._done = 0
+        self._next_log = 0.0
+
+    def start(self, total: int) -> None:
+        self._total, self._done = total, 0
+        if self.console.is_terminal:
+            self._bar = Progress(
+                TextColumn("applying"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TaskProgressColumn(),
+                TextColumn("{task.fields[rate]}/s"),
+                TimeRemainingColumn(),
+                console=self.console,
+            )
+            self._task = self._bar.add_task("apply", total=total, rate="0")
+            self._bar.start()
+            self._started = time.monotonic()
+        else:
+            log.info("applying %d operation(s)", total)
+
+    def advance(self, outcome: object) -> None:
+        self._done += 1
+        if self._bar is not None and self._task is not None:
+            rate = self._done / max(1e-6, time.monotonic() - self._started)
+            self._bar.update(self._task, advance=1, rate=f"{rate:.0f}")
+        elif self._total and self._done / self._total >= self._next_log:
+            log.info("applied %d of %d operation(s)", self._done, self._total)
+            self._next_log += 0.25
+
+    def stop(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+def print_runs(console: Console, runs: list[dict[str, Any]]) -> None:
+    if not runs:
+        console.print("no run recorded yet")
+        return
+    for run in runs:
+        counts = json.loads(run["counts"] or "{}")
+        changes = ", ".join(f"{v} {k.lower()}" for k, v in counts.items() if v and k.isupper())
+        took = _duration(run["started"], run["ended"])
+        console.print(
+            f"#{run['id']} {run['started']} ({took}) {run['command']} {run['source'] or ''}: "
+            f"{changes or 'no change'}; exit {run['exit_code']}",
+            markup=False,
+        )
+
+
+def _duration(started: str | None, ended: str | None) -> str:
+    from datetime import datetime
+
+    if not started or not ended:
+        return "unfinished"
+    seconds = (datetime.fromisoformat(ended) - datetime.fromisoformat(started)).total_seconds()
+    return f"{seconds:.0f} s"
+
+
+def print_journal(console: Console, run: dict[str, Any], document: dict[str, Any]) -> None:
+    console.print(f"run #{run['id']} {run['started']} → {run['ended']}, exit {run['exit_code']}", markup=False)
+    console.print(f"{len(document['operations'])} operation(s): {document['counts']['outcomes']}", markup=False)
+    for op in document["operations"]:
+        status = (op.get("outcome") or {}).get("status")
+        if status not in ("applied", "already-done"):
+            outcome = op["outcome"] or {}
+            console.print(
+                f"  {status}: {op['kind']} {op['number'] or ''} {', '.join(op['groups'])}: "
+                f"{outcome.get('code') or ''} {outcome.get('meaning') or ''}",
+                markup=False,
+            )

@@ -1,18 +1,31 @@
-"""Files written for people: rejects and (later) plan and run reports.
+"""Reports of a plan or a run, for people: JSON, CSV, XLSX and HTML.
 
-Cells that a spreadsheet would run as a formula (starting with ``= + - @``, or a tab
-or carriage return) are neutralised with a leading apostrophe.
+One document (:func:`build_document`, versioned, schema in ``report.schema.json``)
+feeds every format. Spreadsheet cells that would run as a formula (starting with
+``= + - @``, a tab or a carriage return) are neutralised with a leading apostrophe; the
+HTML page escapes every value and fetches nothing when opened.
 """
 
 from __future__ import annotations
 
 import csv
+import html
+import json
+from collections import Counter
 from collections.abc import Iterable
+from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from sms123_sync.contact import FIELD_NAMES
+from sms123_sync.errors import InputError
 from sms123_sync.problems import Problem
 
+SCHEMA_VERSION = 1
+SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMATS = (".json", ".csv", ".xlsx", ".html")
 
 
 def neutralise(value: object) -> str:
@@ -29,3 +42,354 @@ def write_problems_csv(path: Path, problems: Iterable[Problem]) -> None:
         writer.writerow(["row", "column", "value", "code", "reason"])
         for p in problems:
             writer.writerow([p.row, neutralise(p.column), neutralise(p.value), p.code.value, neutralise(p.message)])
+
+
+def expand_path(template: str, when: datetime | None = None) -> Path:
+    """``reports/{date}.html`` → ``reports/2026-11-24.html`` ({date}, {time}, {datetime})."""
+    now = when or datetime.now()
+    return Path(
+        template.replace("{date}", now.strftime("%Y-%m-%d"))
+        .replace("{time}", now.strftime("%H%M%S"))
+        .replace("{datetime}", now.strftime("%Y-%m-%dT%H%M%S"))
+    )
+
+
+def build_document(
+    *,
+    command: str,
+    run: dict[str, Any],
+    operations: list[dict[str, Any]],
+    rejects: list[Problem],
+    warnings: list[Problem],
+    source_stats: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """The report as plain data; ``operations`` are :func:`operation_entry` dicts."""
+    per_kind = Counter(op["kind"] for op in operations)
+    per_group: dict[str, Counter[str]] = {}
+    for op in operations:
+        for group in op["groups"] or ["(every group)"]:
+            per_group.setdefault(group, Counter())[op["kind"]] += 1
+    outcomes = Counter(op["outcome"]["status"] for op in operations if op.get("outcome"))
+    return {
+        "schema": "sms123-sync/report",
+        "version": SCHEMA_VERSION,
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
+        "run": {"command": command, **run},
+        "counts": {
+            "operations": dict(per_kind),
+            "per_group": {g: dict(c) for g, c in sorted(per_group.items())},
+            "outcomes": dict(outcomes),
+            "source": source_stats or {},
+        },
+        "operations": operations,
+        "rejects": [_problem(p) for p in rejects],
+        "warnings": [_problem(p) for p in warnings],
+        "conflicts": [op for op in operations if (op.get("outcome") or {}).get("status") == "conflict"],
+    }
+
+
+def _problem(p: Problem) -> dict[str, Any]:
+    return {"row": p.row, "column": p.column, "value": p.value, "code": p.code.value, "message": p.message}
+
+
+def operation_entry(op: Any, outcome: Any | None = None) -> dict[str, Any]:
+    """One operation (and its outcome, if applied) as report data."""
+    before = asdict(op.before) if op.before is not None else None
+    after = asdict(op.fields) if op.fields is not None else None
+    changed = [f for f in FIELD_NAMES if before and after and before[f] != after[f]]
+    return {
+        "kind": op.kind.name.lower(),
+        "groups": list(op.groups),
+        "new_name": op.new_name or None,
+        "number": op.number or None,
+        "old_number": op.old_number or None,
+        "reason": op.reason,
+        "changed": changed,
+        "before": before,
+        "after": after,
+        "outcome": None
+        if outcome is None
+        else {
+            "status": outcome.status.value,
+            "code": outcome.code,
+            "meaning": outcome.meaning,
+            "attempts": outcome.attempts,
+        },
+    }
+
+
+def write_reports(paths: Iterable[str], document: dict[str, Any]) -> list[Path]:
+    """Writes ``document`` to each path, the format chosen by the extension."""
+    written = []
+    for template in paths:
+        path = expand_path(template)
+        suffix = path.suffix.lower()
+        if suffix not in FORMATS:
+            raise InputError(f"--report {template}: unknown format {suffix!r}; use one of {', '.join(FORMATS)}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        {".json": _write_json, ".csv": _write_csv, ".xlsx": _write_xlsx, ".html": _write_html}[suffix](path, document)
+        written.append(path)
+    return written
+
+
+def _write_json(path: Path, document: dict[str, Any]) -> None:
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+_OP_COLUMNS = [
+    "kind",
+    "groups",
+    "number",
+    "name",
+    "old_number",
+    "new_name",
+    "reason",
+    "changed",
+    "status",
+    "code",
+    "meaning",
+]
+
+
+def _op_values(op: dict[str, Any]) -> list[str]:
+    outcome = op.get("outcome") or {}
+    return [
+        op["kind"],
+        ", ".join(op["groups"]),
+        op["number"] or "",
+        _name(op),
+        op["old_number"] or "",
+        op["new_name"] or "",
+        op["reason"],
+        "; ".join(f"{f}: {op['before'][f]} → {op['after'][f]}" for f in op["changed"]),
+        outcome.get("status", "planned"),
+        outcome.get("code") or "",
+        outcome.get("meaning") or "",
+    ]
+
+
+def _name(op: dict[str, Any]) -> str:
+    fields = op["after"] or op["before"] or {}
+    return " ".join(p for p in (fields.get("prenom", ""), fields.get("nom", "")) if p)
+
+
+def _op_row(op: dict[str, Any]) -> list[str]:
+    """An operation's cells for a spreadsheet: formulas neutralised."""
+    return [neutralise(v) for v in _op_values(op)]
+
+
+def _write_csv(path: Path, document: dict[str, Any]) -> None:
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(_OP_COLUMNS)
+        writer.writerows(_op_row(op) for op in document["operations"])
+    rejects_path = path.with_name(path.stem + "-rejects.csv")
+    with rejects_path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(["row", "column", "value", "code", "reason"])
+        for r in document["rejects"]:
+            writer.writerow(
+                [r["row"], neutralise(r["column"]), neutralise(r["value"]), r["code"], neutralise(r["message"])]
+            )
+
+
+def _write_xlsx(path: Path, document: dict[str, Any]) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    bold = Font(bold=True)
+    changed_fill = PatternFill("solid", fgColor="FFF2CC")
+    wb = Workbook()
+    summary = wb.create_sheet("Summary", 0)
+    for extra in wb.sheetnames[1:]:
+        del wb[extra]
+    run = document["run"]
+    for key in ("command", "source", "source_hash", "mapping", "state", "mode", "started", "ended", "exit_code"):
+        summary.append([key, neutralise(run.get(key, ""))])
+    summary.append([])
+    summary.append(["operations", "count"])
+    for kind, count in document["counts"]["operations"].items():
+        summary.append([kind, count])
+    summary.append([])
+    summary.append(["rejected rows", len(document["rejects"])])
+    summary.append(["conflicts", len(document["conflicts"])])
+    summary.column_dimensions["A"].width = 20
+    summary.column_dimensions["B"].width = 70
+
+    def sheet(title: str, header: list[str], rows: Iterable[list[Any]]) -> Any:
+        ws = wb.create_sheet(title)
+        ws.append(header)
+        for cell in ws[1]:
+            cell.font = bold
+        for row in rows:
+            ws.append(row)
+        ws.freeze_panes = "A2"
+        ws.auto_filter.ref = ws.dimensions
+        for i, name in enumerate(header, start=1):
+            longest = max([len(str(name))] + [len(str(c.value or "")) for c in ws[get_column_letter(i)][1:200]])
+            ws.column_dimensions[get_column_letter(i)].width = min(60, longest + 2)
+        return ws
+
+    changes = sheet("Changes", _OP_COLUMNS, (_op_row(op) for op in document["operations"]))
+    for row_cells, op in zip(changes.iter_rows(min_row=2), document["operations"], strict=False):
+        if op["changed"]:
+            row_cells[_OP_COLUMNS.index("changed")].fill = changed_fill
+    sheet(
+        "Rejects",
+        ["row", "column", "value", "code", "reason"],
+        (
+            [r["row"], neutralise(r["column"]), neutralise(r["value"]), r["code"], neutralise(r["message"])]
+            for r in document["rejects"]
+        ),
+    )
+    sheet("Conflicts", _OP_COLUMNS, (_op_row(op) for op in document["conflicts"]))
+    wb.save(path)
+
+
+# Nothing may be fetched: the page is read offline, and a hostile cell must not phone home.
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
+
+_PAGE_STYLE = """
+body{font:14px system-ui,sans-serif;margin:24px;color:#222}
+table{border-collapse:collapse;margin:8px 0 24px}
+th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#f3f3f3;cursor:pointer}
+tr.hidden{display:none}
+.bar{fill:#4a7bd0}
+input{padding:4px 8px;width:320px}
+.changed{background:#fff2cc}
+"""
+
+_PAGE_SCRIPT = """
+function filterTable(input,id){var q=input.value.toLowerCase();
+document.querySelectorAll('#'+id+' tbody tr').forEach(function(r){
+r.classList.toggle('hidden',r.textContent.toLowerCase().indexOf(q)<0);});
+document.getElementById(id+'-count').textContent=
+document.querySelectorAll('#'+id+' tbody tr:not(.hidden)').length;}
+function sortTable(th){var table=th.closest('table'),i=Array.prototype.indexOf.call(th.parentNode.children,th);
+var rows=Array.from(table.tBodies[0].rows),asc=th.dataset.asc!=='1';th.dataset.asc=asc?'1':'0';
+rows.sort(function(a,b){var x=a.cells[i].textContent,y=b.cells[i].textContent;
+var n=parseFloat(x)-parseFloat(y);return (isNaN(n)?x.localeCompare(y):n)*(asc?1:-1);});
+rows.forEach(function(r){table.tBodies[0].appendChild(r);});}
+"""
+
+
+def _html_table(table_id: str, header: list[str], rows: list[list[str]], highlight: list[bool] | None = None) -> str:
+    esc = html.escape
+    head = "".join(f'<th onclick="sortTable(this)">{esc(h)}</th>' for h in header)
+    body = []
+    for i, row in enumerate(rows):
+        cls = ' class="changed"' if highlight and highlight[i] else ""
+        body.append(f"<tr{cls}>" + "".join(f"<td>{esc(str(c))}</td>" for c in row) + "</tr>")
+    return (
+        f'<p><input type="search" placeholder="search…" oninput="filterTable(this,\'{table_id}\')"> '
+        f'<span id="{table_id}-count">{len(rows)}</span> row(s)</p>'
+        f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    )
+
+
+def _html_chart(per_group: dict[str, dict[str, int]]) -> str:
+    totals = {g: sum(c.values()) for g, c in per_group.items()}
+    if not totals:
+        return "<p>No operation.</p>"
+    top = max(totals.values())
+    bars = []
+    for i, (group, total) in enumerate(sorted(totals.items(), key=lambda kv: -kv[1])[:30]):
+        width = 400 * total / top
+        y = i * 22
+        bars.append(
+            f'<text x="0" y="{y + 15}">{html.escape(group)}</text>'
+            f'<rect class="bar" x="200" y="{y + 3}" width="{width:.0f}" height="16"/>'
+            f'<text x="{205 + width:.0f}" y="{y + 15}">{total}</text>'
+        )
+    height = 22 * len(bars) + 4
+    return f'<svg role="img" aria-label="operations per group" width="700" height="{height}">{"".join(bars)}</svg>'
+
+
+def _write_html(path: Path, document: dict[str, Any]) -> None:
+    esc = html.escape
+    run = document["run"]
+    ops = document["operations"]
+    meta = "".join(
+        f"<tr><th>{esc(k)}</th><td>{esc(str(run.get(k, '')))}</td></tr>"
+        for k in ("command", "source", "mapping", "mode", "started", "ended", "exit_code")
+    )
+    counts = "".join(f"<tr><td>{esc(k)}</td><td>{v}</td></tr>" for k, v in document["counts"]["operations"].items())
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{_CSP}">
+<title>sms123-sync report</title><style>{_PAGE_STYLE}</style></head><body>
+<h1>sms123-sync {esc(run.get("command", ""))} report</h1>
+<table>{meta}</table>
+<h2>Summary</h2><table><tr><th>operation</th><th>count</th></tr>{counts}</table>
+<p>{len(document["rejects"])} rejected row(s), {len(document["warnings"])} warning(s), {
+        len(document["conflicts"])
+    } conflict(s).</p>
+<h2>Operations per group</h2>{_html_chart(document["counts"]["per_group"])}
+<h2>Changes</h2>{_html_table("changes", _OP_COLUMNS, [_op_values(o) for o in ops], [bool(o["changed"]) for o in ops])}
+<h2>Rejected rows</h2>{
+        _html_table(
+            "rejects",
+            ["row", "column", "value", "code", "reason"],
+            [[r["row"], r["column"], r["value"], r["code"], r["message"]] for r in document["rejects"]],
+        )
+    }
+<script>{_PAGE_SCRIPT}</script>
+</body></html>
+"""
+    path.write_text(page, encoding="utf-8")
+
+
+def plan_document(desired: Any, plan: Any, run: dict[str, Any], command: str = "plan") -> dict[str, Any]:
+    """The report of a plan (nothing applied)."""
+    return build_document(
+        command=command,
+        run=run,
+        operations=[operation_entry(op) for op in plan.operations],
+        rejects=desired.rejects,
+        warnings=desired.warnings,
+        source_stats=asdict(desired.stats),
+    )
+
+
+def sync_document(report: Any, run: dict[str, Any]) -> dict[str, Any]:
+    """The report of a sync: every planned operation with its outcome."""
+    outcomes = {id(o.op): o for o in (report.result.outcomes if report.result else [])}
+    entries = [operation_entry(op, outcomes.get(id(op))) for op in report.plan.operations]
+    return build_document(
+        command="sync",
+        run={**run, "id": report.run_id, "exit_code": report.exit_code},
+        operations=entries,
+        rejects=report.desired.rejects,
+        warnings=report.desired.warnings,
+        source_stats=asdict(report.desired.stats),
+    )
+
+
+def journal_document(run: dict[str, Any], journal: list[dict[str, Any]]) -> dict[str, Any]:
+    """The report of a past run, rebuilt from the state's journal (no rejects kept there)."""
+    from sms123_sync.plan import Operation
+
+    class _Outcome:
+        def __init__(self, row: dict[str, Any]) -> None:
+            self.status = type("S", (), {"value": row["status"]})()
+            self.code, self.meaning, self.attempts = row["code"], row["meaning"], row["attempts"]
+
+    entries = [operation_entry(Operation.from_json(json.loads(r["op"])), _Outcome(r)) for r in journal]
+    return build_document(command="runs show", run=run, operations=entries, rejects=[], warnings=[])
+
+
+def summary(document: dict[str, Any]) -> dict[str, Any]:
+    """The one-object summary ``--json`` prints, for monitoring."""
+    return {
+        "schema": "sms123-sync/summary",
+        "version": SCHEMA_VERSION,
+        "run": document["run"],
+        "operations": document["counts"]["operations"],
+        "outcomes": document["counts"]["outcomes"],
+        "source": document["counts"]["source"],
+        "rejects": len(document["rejects"]),
+        "warnings": len(document["warnings"]),
+        "conflicts": len(document["conflicts"]),
+    }
