@@ -5,8 +5,6 @@ Used to build ``samples/`` and the benchmark inputs. Deterministic for a seed.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import numpy as np
 import pandas as pd
 
@@ -138,7 +136,3 @@ def churn(frame: pd.DataFrame, share: float, seed: int = 11) -> pd.DataFrame:
     extra = make_export(k, seed=seed + 1)
     extra["CRM Id"] = [f"N{200000 + i}" for i in range(k)]
     return pd.concat([out, extra], ignore_index=True)
-
-
-def birthday(days: int) -> date:
-    return date(1970, 1, 1) + timedelta(days=days)

@@ -15,6 +15,7 @@ report; credentials or account errors stop the run.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections import defaultdict
@@ -256,11 +257,8 @@ class Applier:
 
     # -- state ----------------------------------------------------------------------
 
-    def _record(self, db: object, op: Operation, outcome: Outcome) -> None:
+    def _record(self, db: sqlite3.Connection, op: Operation, outcome: Outcome) -> None:
         """The state change an outcome implies, in the outcome's transaction."""
-        import sqlite3
-
-        assert isinstance(db, sqlite3.Connection)
         ok = outcome.status in (Status.APPLIED, Status.ALREADY)
         s = self.store
         if op.kind is OpKind.GROUP_ADD:

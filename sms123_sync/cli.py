@@ -181,11 +181,19 @@ def sandbox() -> None:
 @sandbox.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
 @click.option("--port", type=int, default=8123, show_default=True, help="Port (0 picks a free one).")
-@click.option("--data", type=click.Path(path_type=Path), default=WORK_DIR / "sandbox.sqlite", show_default=True)
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    default=WORK_DIR / "sandbox.sqlite",
+    show_default=True,
+    help="SQLite file holding the sandbox account.",
+)
 @click.option("--user", default="sandbox", show_default=True, help="The account user the sandbox accepts.")
 @click.option("--api-key", default="sandbox-key", show_default=True, help="The API key the sandbox accepts.")
 @click.option("--balance", "initial_balance", type=Decimal, help="Set the balance (SMS credits) at start.")
-@click.option("--style", type=click.Choice(["plain", "json", "xml"]), default="plain", show_default=True)
+@click.option(
+    "--style", type=click.Choice(["plain", "json", "xml"]), default="plain", show_default=True, help="Answer style."
+)
 @click.option("--references", is_flag=True, help="Answer sends with a delivery reference ('80 refaccuse=N').")
 @click.option("--latency-ms", type=float, default=0.0, help="Delay every answer by this many milliseconds.")
 @click.option("--technical-rate", type=float, default=0.0, help="Share of requests answered -2.")
@@ -230,7 +238,13 @@ def sandbox_serve(
 
 
 @sandbox.command("show")
-@click.option("--data", type=click.Path(path_type=Path), default=WORK_DIR / "sandbox.sqlite", show_default=True)
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    default=WORK_DIR / "sandbox.sqlite",
+    show_default=True,
+    help="SQLite file holding the sandbox account.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole account as JSON.")
 def sandbox_show(data: Path, as_json: bool) -> None:
     """Show what the sandbox account holds: balance, groups, contacts."""
@@ -282,6 +296,18 @@ def _plan_options(max_delete: str, allow_empty: bool) -> PlanOptions:
     return PlanOptions(options.max_delete, options.max_delete_count, allow_empty)
 
 
+def _state_option(func: F) -> F:
+    return click.option(
+        "--state",
+        "state_path",
+        type=click.Path(path_type=Path),
+        envvar="SMS123_STATE",
+        default=DEFAULT_STATE,
+        show_default=True,
+        help="State file [env SMS123_STATE].",
+    )(func)
+
+
 def sync_inputs(func: F) -> F:
     """SOURCE, mapping, state and guard options shared by plan and sync."""
     decorators = [
@@ -289,15 +315,7 @@ def sync_inputs(func: F) -> F:
         click.option(
             "--mapping", "-m", "mapping_path", type=click.Path(path_type=Path), required=True, help="YAML mapping."
         ),
-        click.option(
-            "--state",
-            "state_path",
-            type=click.Path(path_type=Path),
-            envvar="SMS123_STATE",
-            default=DEFAULT_STATE,
-            show_default=True,
-            help="State file [env SMS123_STATE].",
-        ),
+        _state_option,
         click.option(
             "--max-delete", default="10%", show_default=True, help="Most contacts a run may remove: N, P% or none."
         ),
@@ -456,15 +474,7 @@ def sync_command(
 
 
 @cli.group(invoke_without_command=True)
-@click.option(
-    "--state",
-    "state_path",
-    type=click.Path(path_type=Path),
-    envvar="SMS123_STATE",
-    default=DEFAULT_STATE,
-    show_default=True,
-    help="State file [env SMS123_STATE].",
-)
+@_state_option
 @click.option("--limit", type=int, default=30, show_default=True, help="How many runs to list.")
 @click.pass_context
 def runs(ctx: click.Context, state_path: Path, limit: int) -> None:
@@ -503,18 +513,6 @@ def state() -> None:
     """Inspect or change the last-known state of the account."""
 
 
-def _state_option(func: F) -> F:
-    return click.option(
-        "--state",
-        "state_path",
-        type=click.Path(path_type=Path),
-        envvar="SMS123_STATE",
-        default=DEFAULT_STATE,
-        show_default=True,
-        help="State file [env SMS123_STATE].",
-    )(func)
-
-
 @state.command("show")
 @_state_option
 def state_show(state_path: Path) -> None:
@@ -544,7 +542,7 @@ def state_export(target: Path, state_path: Path) -> None:
 @state.command("import")
 @click.argument("source", type=click.Path(path_type=Path, exists=True))
 @click.option("--group", help="Put every row in this group (when the CSV has no 'groupe' column).")
-@click.option("--region", default="FR", show_default=True)
+@click.option("--region", default="FR", show_default=True, help="Region for numbers written nationally.")
 @_state_option
 def state_import(source: Path, group: str | None, region: str, state_path: Path) -> None:
     """Adopt contacts that already exist in the account (CSV with numero[, groupe, nom…])."""
