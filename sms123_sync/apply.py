@@ -244,6 +244,8 @@ class Applier:
         fields = op.fields or ContactFields()
         old = op.old_number or op.number
         result = self._call(lambda: c.contact_upd(group, old, op.number, fields))
+        if result.category is Category.CONFLICT and old != op.number:
+            return self._take_over(op, group, old, fields, result)
         if result.category is not Category.NOT_FOUND:
             return self._judge(op, result, suspect)
         if (result.maybe_applied or suspect) and old != op.number:
@@ -254,6 +256,24 @@ class Applier:
             added = self._call(lambda: c.contact_upd(group, op.number, op.number, fields))
         status = Status.APPLIED if added.ok else Status.FAILED
         return Outcome(op, status, added.code, f"was missing; re-added: {added.info.en}", result.attempts + 1)
+
+    def _take_over(self, op: Operation, group: str, old: str, fields: ContactFields, result: Result) -> Outcome:
+        """The new number is already in the group, unknown to the state (added by hand).
+
+        The export says it is this contact's: give it the contact's fields and drop the
+        old number's record, which is what the update would have left.
+        """
+        c = self.client
+        attempts = result.attempts
+        removed = self._call(lambda: c.contact_del(old, group))
+        attempts += removed.attempts
+        if not (removed.ok or removed.category is Category.NOT_FOUND):
+            return Outcome(op, Status.FAILED, removed.code, f"old number: {removed.info.en}", attempts)
+        taken = self._call(lambda: c.contact_upd(group, op.number, op.number, fields))
+        attempts += taken.attempts
+        if not taken.ok:
+            return Outcome(op, Status.FAILED, taken.code, f"new number: {taken.info.en}", attempts)
+        return Outcome(op, Status.ALREADY, result.code, "new number was already in the group; took it over", attempts)
 
     # -- state ----------------------------------------------------------------------
 

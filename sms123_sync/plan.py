@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from enum import IntEnum
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sms123_sync.contact import FIELD_NAMES, ContactFields
@@ -103,8 +104,12 @@ class Plan:
         return len(self.operations)
 
 
-def _fields(row: Mapping[Any, Any], prefix: str = "") -> ContactFields:
-    return ContactFields(**{f: str(row.get(prefix + f) or "") for f in FIELD_NAMES})
+def _fields(row: Mapping[Any, Any], suffix: str = "") -> ContactFields:
+    return ContactFields(**{f: _text(row.get(f + suffix)) for f in FIELD_NAMES})
+
+
+def _text(value: Any) -> str:
+    return "" if value is None or value is pd.NA or value != value else str(value)
 
 
 def _renames(known: pd.DataFrame, desired: pd.DataFrame, gone: set[str], new: set[str]) -> dict[str, str]:
@@ -125,12 +130,61 @@ def _renames(known: pd.DataFrame, desired: pd.DataFrame, gone: set[str], new: se
     return pairs
 
 
+def _update(row: Mapping[Any, Any], reason: str) -> Operation:
+    """A contact_upd of one group's record, from a matched known/desired row pair."""
+    return Operation(
+        OpKind.CONTACT_UPD,
+        reason or "fields changed",
+        (row["grp"],),
+        str(row["numero"]),
+        str(row["numero_k"]),
+        str(row["key"]),
+        fields=_fields(row),
+        before=_fields(row, suffix="_k"),
+        fields_hash=int(row["fhash"]),
+    )
+
+
+def _match(km: pd.DataFrame, dm: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Pairs known records with desired ones: (adds, changed records, number changes, deletes).
+
+    The API keys a record by (group, number), so pairs are made on that first: a number
+    that stays in a group is the same record, whoever owns it in the CRM (an update
+    re-keys it). What is left pairs on (group, key): a contact whose number changed.
+    After this, every add and every new number targets a number the group does not
+    hold, so no operation waits on another (swaps and hand-overs included).
+    """
+    # Pair on four slim columns; full rows only for the few records that change.
+    slim = ["grp", "numero", "key", "fhash"]
+    known = km[slim].assign(_k=np.arange(len(km)))
+    pairs = known.merge(dm[slim].assign(_d=np.arange(len(dm))), on=["grp", "numero"], suffixes=("_k", ""))
+    differs = (pairs["key"] != pairs["key_k"]) | (pairs["fhash"] != pairs["fhash_k"])
+    k_pos, d_pos = pairs["_k"].to_numpy(), pairs["_d"].to_numpy()
+    same = _beside(km.iloc[k_pos[differs]], dm.iloc[d_pos[differs]])
+    gone = km.iloc[np.setdiff1d(np.arange(len(km)), k_pos, assume_unique=True)]
+    gone = gone.rename(columns={c: f"{c}_k" for c in gone.columns if c not in ("grp", "key")})
+    new = dm.iloc[np.setdiff1d(np.arange(len(dm)), d_pos, assume_unique=True)]
+    # A stale state may hold two numbers for one key in a group: pair one, delete the rest.
+    twice = gone.duplicated(["grp", "key"])
+    on_key = gone[~twice].merge(new, on=["grp", "key"], how="outer", indicator=True)
+    moves = on_key[on_key["_merge"] == "both"]
+    adds = on_key[on_key["_merge"] == "right_only"]
+    dels = pd.concat([on_key[on_key["_merge"] == "left_only"], gone[twice]], ignore_index=True)
+    return adds, same, moves, dels
+
+
+def _beside(known: pd.DataFrame, desired: pd.DataFrame) -> pd.DataFrame:
+    """Known and desired rows side by side, row for row; known columns get ``_k``."""
+    left = known.reset_index(drop=True).add_suffix("_k")
+    return pd.concat([left, desired.reset_index(drop=True)], axis=1)
+
+
 def plan_changes(desired: DesiredState, known: KnownState) -> Plan:
     """The operations that make the account match ``desired``."""
     mirror = desired.mode == "mirror"
     km = known.memberships
     dm = desired.memberships.merge(desired.contacts, on="key", how="inner")
-    desired_groups = set(dm["group"]) if len(dm) else set()
+    desired_groups = set(dm["group"].unique()) if len(dm) else set()
     known_groups = set(known.groups)
     ops: list[Operation] = []
 
@@ -140,37 +194,12 @@ def plan_changes(desired: DesiredState, known: KnownState) -> Plan:
     for group in sorted(desired_groups - known_groups - set(renames.values())):
         ops.append(Operation(OpKind.GROUP_ADD, "new group in the export", (group,)))
 
-    km = km.assign(grp=km["grp"].replace(renames)) if renames else km
-    merged = km.merge(
-        dm.rename(columns={"group": "grp"}), on=["grp", "key"], how="outer", suffixes=("_k", ""), indicator=True
-    )
-    adds = merged[merged["_merge"] == "right_only"]
-    dels = merged[merged["_merge"] == "left_only"]
-    both = merged[merged["_merge"] == "both"]
-
-    # The same (group, number) leaving under one key and arriving under another is
-    # one record changing hands: update it instead of add (506) then delete.
-    if len(adds) and len(dels):
-        leaving = dels[["grp", "numero_k", "key"]].rename(columns={"numero_k": "numero", "key": "old_key"})
-        handover = adds.merge(leaving, on=["grp", "numero"])
-        if len(handover):
-            moved = set(zip(handover["grp"], handover["numero"], strict=True))
-            adds = adds[[(g, n) not in moved for g, n in zip(adds["grp"], adds["numero"], strict=True)]]
-            dels = dels[[(g, n) not in moved for g, n in zip(dels["grp"], dels["numero_k"], strict=True)]]
-            # Those records are known under their old key; the update re-keys them.
-            for row in handover.to_dict("records"):
-                ops.append(
-                    Operation(
-                        OpKind.CONTACT_UPD,
-                        "number now belongs to another CRM record",
-                        (row["grp"],),
-                        row["numero"],
-                        row["numero"],
-                        str(row["key"]),
-                        fields=_fields(row),
-                        fields_hash=int(row["fhash"]),
-                    )
-                )
+    if renames:
+        km = km.assign(grp=km["grp"].replace(renames))
+    # Nullable integers keep the 64-bit digests exact through outer merges (float64 would round them).
+    km = km.assign(fhash=km["fhash"].astype("Int64"))
+    dm = dm.rename(columns={"group": "grp"}).assign(fhash=dm["fhash"].astype("Int64"))
+    adds, same, moves, dels = _match(km, dm)
 
     if len(adds):
         adds = adds.sort_values(["key", "grp"])
@@ -188,38 +217,27 @@ def plan_changes(desired: DesiredState, known: KnownState) -> Plan:
                 )
             )
 
-    changed = both[(both["numero"] != both["numero_k"]) | (both["fhash"] != both["fhash_k"])]
-    for row in changed.to_dict("records"):
-        number_changed = row["numero"] != row["numero_k"]
-        reason = "phone number changed" if number_changed else "fields changed"
-        ops.append(
-            Operation(
-                OpKind.CONTACT_UPD,
-                reason,
-                (row["grp"],),
-                str(row["numero"]),
-                str(row["numero_k"]),
-                str(row["key"]),
-                fields=_fields(row),
-                before=ContactFields(**{f: str(row[f + "_k"]) for f in FIELD_NAMES}),
-                fields_hash=int(row["fhash"]),
-            )
-        )
+    for row in same.to_dict("records"):
+        ops.append(_update(row, "number now belongs to another CRM record" if row["key"] != row["key_k"] else ""))
+    for row in moves.to_dict("records"):
+        ops.append(_update(row, "phone number changed"))
 
     removed = 0
     if mirror and len(dels):
         dels = dels[~dels["key"].astype(str).isin(desired.protected)].sort_values(["key", "grp"])
-        still_wanted = set(dm["key"]) if len(dm) else set()
+        still_wanted = set(dm["key"].unique()) if len(dm) else set()
         known_count = km["key"].value_counts()
         leaving_count = dels["key"].value_counts()
         leaves = {k for k, n in leaving_count.items() if k not in still_wanted and n == known_count.get(k, -1)}
         removed = len(leaves)
         exclusive = desired.account == "exclusive"
+        # A delete without a group removes the number everywhere: never while it is wanted elsewhere.
+        wanted_numbers = set(dm["numero"].unique()) if exclusive else set()
         done_keys: set[object] = set()
         for row in dels.to_dict("records"):
             key = row["key"]
             leaves_all = key in leaves
-            if leaves_all and exclusive:
+            if leaves_all and exclusive and row["numero_k"] not in wanted_numbers:
                 if key not in done_keys:
                     done_keys.add(key)
                     ops.append(
@@ -233,7 +251,7 @@ def plan_changes(desired: DesiredState, known: KnownState) -> Plan:
                     (row["grp"],),
                     str(row["numero_k"]),
                     key=str(key),
-                    before=ContactFields(**{f: str(row[f + "_k"]) for f in FIELD_NAMES}),
+                    before=_fields(row, suffix="_k"),
                 )
             )
     if mirror:
