@@ -294,7 +294,8 @@ def _memberships(
 ) -> pd.DataFrame:
     """(key, group) pairs for the given rows, without repeats; integer work throughout."""
     key_codes, key_values = pd.factorize(keys)
-    keep_key = pd.Index(key_values).isin(list(kept))
+    key_values = np.asarray(key_values, dtype=object)
+    keep_key = pd.Series(key_values, dtype=object).isin(np.fromiter(kept, dtype=object, count=len(kept))).to_numpy()
     group_names = sorted({g for groups, _ in parsed for g in groups})
     group_index = {g: i for i, g in enumerate(group_names)}
     row_codes = codes[positions]

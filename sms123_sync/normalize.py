@@ -40,6 +40,7 @@ _PY_SEPARATORS = re.compile(r"[\s.\-/()\u00a0]")
 _EXCEL_FLOAT = re.compile(r"^(\d+)\.0+$")
 _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 _PY_CONTROL = re.compile(_CONTROL)
+_NEEDS_CLEANING = r"[\x00-\x1f\x7f]|\s\s|^[\s\pZ]|[\s\pZ]$|[^\S ]"
 _PY_SPACES = re.compile(r"\s+")
 
 MOBILE = "mobile"
@@ -203,9 +204,11 @@ def normalize_text(value: object) -> str:
 def normalize_text_column(values: pd.Series) -> pd.Series:
     """:func:`normalize_text` over a column, vectorised with pyarrow (RE2)."""
     arr = pa.array(values.to_numpy(dtype=object, na_value=""), pa.string(), from_pandas=True)
-    arr = pc.replace_substring_regex(arr, _CONTROL, "")
-    arr = pc.replace_substring_regex(arr, r"\s+", " ")
-    arr = pc.utf8_trim_whitespace(arr)
+    # Most CRM columns are clean: one search decides whether the three rewrites are needed.
+    if pc.any(pc.match_substring_regex(arr, _NEEDS_CLEANING)).as_py():
+        arr = pc.replace_substring_regex(arr, _CONTROL, "")
+        arr = pc.replace_substring_regex(arr, r"\s+", " ")
+        arr = pc.utf8_trim_whitespace(arr)
     return pd.Series(arr.to_numpy(zero_copy_only=False), index=values.index, dtype=object)
 
 
