@@ -64,6 +64,12 @@ def _run(target: object, *args: str) -> tuple[float, int, int]:
     return result  # type: ignore[no-any-return]
 
 
+def _best(target: object, *args: str, runs: int = 3) -> tuple[float, int, int]:
+    """The fastest of a few runs: the raw read swings 2x with the page cache, and the
+    fastest baseline gives the least flattering ratio."""
+    return min((_run(target, *args) for _ in range(runs)), key=lambda r: r[0])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -78,10 +84,10 @@ def main() -> None:
     mapping = args.dir / "bench.yaml"
     mapping.write_text(MAPPING, encoding="utf-8")
     size = path.stat().st_size / 1e6
-    raw_t, raw_n, raw_rss = _run(_raw, str(path))
+    raw_t, raw_n, raw_rss = _best(_raw, str(path))
     pipe_t, contacts, pipe_rss = _run(_pipeline, str(path), str(mapping))
     print(f"file: {raw_n} rows, {size:.0f} MB")
-    print(f"raw pandas.read_csv(engine='pyarrow'): {raw_t:.2f} s, peak {raw_rss / 1024:.0f} MB")
+    print(f"raw pandas.read_csv(engine='pyarrow'), best of 3: {raw_t:.2f} s, peak {raw_rss / 1024:.0f} MB")
     print(f"read + normalise -> desired state:    {pipe_t:.2f} s, peak {pipe_rss / 1024:.0f} MB, {contacts} contacts")
     print(f"ratio: {pipe_t / raw_t:.1f}x the raw read (goal <= 8x); peak {pipe_rss / 1024:.0f} MB (goal < 1536 MB)")
 
