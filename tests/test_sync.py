@@ -297,7 +297,10 @@ def test_faults_and_crashes_converge(tmp_path_factory: Any, states: list[Any], l
                 finally:
                     crasher.close()
                     StateStore(env.state).release()
-            env.sync(rows, plan_options=options, apply_options=_serial())
+            env.reset_calls()
+            report = env.sync(rows, plan_options=options, apply_options=_serial())
+            if not lost and not crash_at:  # fault-free: one call per planned operation, no more
+                assert sum(env.calls().values()) == len(report.plan)
             sandbox.faults = Faults()
             final = env.sync(rows, plan_options=options)
             assert final.exit_code == 0
