@@ -260,19 +260,20 @@ class Applier:
     def _take_over(self, op: Operation, group: str, old: str, fields: ContactFields, result: Result) -> Outcome:
         """The new number is already in the group, unknown to the state (added by hand).
 
-        The export says it is this contact's: give it the contact's fields and drop the
-        old number's record, which is what the update would have left.
+        The export says it is this contact's: give it the contact's fields, then drop the
+        old number's record, which is what the update would have left. Fields first: a
+        crash in between leaves the old record, so the next run meets this case again.
         """
         c = self.client
         attempts = result.attempts
-        removed = self._call(lambda: c.contact_del(old, group))
-        attempts += removed.attempts
-        if not (removed.ok or removed.category is Category.NOT_FOUND):
-            return Outcome(op, Status.FAILED, removed.code, f"old number: {removed.info.en}", attempts)
         taken = self._call(lambda: c.contact_upd(group, op.number, op.number, fields))
         attempts += taken.attempts
         if not taken.ok:
             return Outcome(op, Status.FAILED, taken.code, f"new number: {taken.info.en}", attempts)
+        removed = self._call(lambda: c.contact_del(old, group))
+        attempts += removed.attempts
+        if not (removed.ok or removed.category is Category.NOT_FOUND):
+            return Outcome(op, Status.FAILED, removed.code, f"old number: {removed.info.en}", attempts)
         return Outcome(op, Status.ALREADY, result.code, "new number was already in the group; took it over", attempts)
 
     # -- state ----------------------------------------------------------------------
