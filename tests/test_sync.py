@@ -257,11 +257,8 @@ people = st.lists(
 )
 
 
-# CI runs a fixed set of examples (same every run, so a red CI is reproducible and
-# bounded); CONVERGE_EXAMPLES=N explores N fresh random ones.
 @settings(
     max_examples=int(os.environ.get("CONVERGE_EXAMPLES", "25")),
-    derandomize="CONVERGE_EXAMPLES" not in os.environ,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
