@@ -22,7 +22,14 @@ import pyarrow.compute as pc
 
 from sms123_sync.contact import FIELD_MAX_LENGTH, FIELD_NAMES
 from sms123_sync.mapping import FilterRule, FromColumn, FromTemplate, FromValue, Mapping
-from sms123_sync.normalize import datea_column, normalize_group, normalize_phones, normalize_text_column
+from sms123_sync.normalize import (
+    clean_text_array,
+    datea_column,
+    normalize_group,
+    normalize_phones,
+    normalize_text_column,
+    text_array,
+)
 from sms123_sync.problems import Problem, ProblemCode
 from sms123_sync.source import SourceTable
 
@@ -110,42 +117,52 @@ def filter_mask(frame: pd.DataFrame, rules: list[FilterRule]) -> np.ndarray:
     return keep
 
 
-def _template(frame: pd.DataFrame, template: str) -> pd.Series:
+def _template(frame: pd.DataFrame, template: str) -> pa.Array | str:
+    """A field built from a template over columns: an Arrow array, or a constant."""
     parts: list[pa.Array | str] = []
     for literal, name, _, _ in string.Formatter().parse(template):
         if literal:
             parts.append(literal)
         if name:
-            parts.append(pa.array(normalize_text_column(frame[name]).to_numpy(dtype=object), pa.string()))
+            parts.append(clean_text_array(text_array(frame[name])))
     if not parts:
-        return pd.Series("", index=frame.index, dtype=object)
+        return ""
     joined = pc.binary_join_element_wise(*parts, "") if len(parts) > 1 else parts[0]
-    if isinstance(joined, str):
-        return pd.Series(joined, index=frame.index, dtype=object)
-    return normalize_text_column(pd.Series(joined.to_numpy(zero_copy_only=False), index=frame.index, dtype=object))
+    return joined if isinstance(joined, str) else clean_text_array(joined)
 
 
-def _field_values(frame: pd.DataFrame, mapping: Mapping) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
-    """The seven fields per row, and the raw cells of ``datea`` for warnings."""
+def _field_values(
+    frame: pd.DataFrame, mapping: Mapping
+) -> tuple[pd.DataFrame, dict[str, pd.Series], dict[str, np.ndarray]]:
+    """The seven fields per row, the raw cells of ``datea`` for warnings, and each
+    text field's length in characters (measured while the text is still Arrow)."""
     values: dict[str, pd.Series] = {}
     raw_dates: dict[str, pd.Series] = {}
+    lengths: dict[str, np.ndarray] = {}
     for name in FIELD_NAMES:
         src = mapping.fields.sources().get(name)
+        text: pa.Array | str
         if src is None:
-            values[name] = pd.Series("", index=frame.index, dtype=object)
+            text = ""
         elif isinstance(src, FromValue):
-            values[name] = pd.Series(src.value, index=frame.index, dtype=object)
+            text = src.value
         elif isinstance(src, FromTemplate):
-            values[name] = _template(frame, src.template)
+            text = _template(frame, src.template)
         else:
             column = src if isinstance(src, str) else src.column
             fmt = src.format if isinstance(src, FromColumn) else None
             if name == "datea":
                 raw_dates[column] = frame[column]
                 values[name] = datea_column(frame[column], fmt).fillna("")
-            else:
-                values[name] = normalize_text_column(frame[column])
-    return pd.DataFrame(values, index=frame.index).astype(object), raw_dates
+                continue
+            text = clean_text_array(text_array(frame[column]))
+        if isinstance(text, str):
+            values[name] = pd.Series(text, index=frame.index, dtype=object)
+            lengths[name] = np.full(len(frame), len(text))
+        else:
+            values[name] = pd.Series(text.to_numpy(zero_copy_only=False), index=frame.index, dtype=object)
+            lengths[name] = pc.utf8_length(text).to_numpy(zero_copy_only=False)
+    return pd.DataFrame(values, index=frame.index).astype(object), raw_dates, lengths
 
 
 def _split_groups(cell: str, mapping: Mapping) -> tuple[tuple[str, ...], str | None]:
@@ -167,21 +184,19 @@ def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
     frame = table.frame.reset_index(drop=True)
     rows_read = len(frame)
     keep = filter_mask(frame, mapping.filter)
-    sub = frame[keep].reset_index(drop=True)
+    sub = frame[list(mapping.columns_used())][keep].reset_index(drop=True)  # only what the mapping reads
     rows = np.flatnonzero(keep) + 2
     rejects: list[Problem] = []
     warnings: list[Problem] = []
     bad = np.zeros(len(sub), dtype=bool)
 
     phone_col = mapping.fields.phone_column
-    raw_phone = sub[phone_col].fillna("").astype(str)
-    digits_arr, kinds_arr = normalize_phones(
-        pa.array(raw_phone.to_numpy(dtype=object), pa.string()), mapping.phone.region
-    )
+    raw_phone = text_array(sub[phone_col])
+    digits_arr, kinds_arr = normalize_phones(raw_phone, mapping.phone.region)
     digits = pd.Series(digits_arr.to_pandas(), dtype=object)
     kinds = pd.Series(kinds_arr.to_pandas(), dtype=object)
     for i in np.flatnonzero(digits.isna().to_numpy()):
-        value = _cell(raw_phone, i)
+        value = raw_phone[int(i)].as_py()
         if value.strip():
             message = f"not a valid phone number for region {mapping.phone.region}; fix the number in the CRM"
             rejects.append(Problem(ProblemCode.INVALID_PHONE, int(rows[i]), phone_col, value, message))
@@ -218,15 +233,14 @@ def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
             rejects.append(Problem(ProblemCode.NO_GROUP, int(rows[i]), group_col or "groups", _cell(cells, i), message))
             bad[i] = True
 
-    values, raw_dates = _field_values(sub, mapping)
+    values, raw_dates, lengths = _field_values(sub, mapping)
     for column, raw in raw_dates.items():
         unreadable = (values["datea"] == "") & raw.fillna("").astype(str).str.strip().ne("")
         for i in np.flatnonzero(unreadable.to_numpy() & ~bad):
             message = "unreadable date: the contact is kept without a birth date"
             warnings.append(Problem(ProblemCode.BAD_DATE, int(rows[i]), column, str(_cell(raw, i)), message))
     for name, limit in FIELD_MAX_LENGTH.items():
-        lengths = pc.utf8_length(pa.array(values[name].to_numpy(dtype=object), pa.string()))
-        too_long = lengths.to_numpy(zero_copy_only=False) > limit
+        too_long = lengths[name] > limit if name in lengths else np.zeros(len(sub), dtype=bool)
         for i in np.flatnonzero(too_long & ~bad):
             message = f"{len(_cell(values[name], i))} characters; the API may cut {name} at {limit}"
             warnings.append(Problem(ProblemCode.TOO_LONG, int(rows[i]), name, _cell(values[name], i), message))
@@ -247,19 +261,21 @@ def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
     member_pos = contacts["pos"].to_numpy()
     member_key = contacts["key"].to_numpy(dtype=object)
     contacts = contacts[~key_dups]
+    dropped: set[object] = set()  # keys whose every row was rejected after the memberships were taken
     if mapping.identity:
         taken = contacts["numero"].duplicated(keep="first")
         if taken.any():
-            first = contacts[~taken]
-            owners = dict(zip(first["numero"], zip(first["key"], first["row"], strict=True), strict=True))
             later = contacts[taken]
+            first = contacts[~taken & contacts["numero"].isin(later["numero"])]
+            owners = dict(zip(first["numero"], zip(first["key"], first["row"], strict=True), strict=True))
             for key, number, row in zip(later["key"], later["numero"], later["row"], strict=True):
                 owner_key, owner_row = owners[number]
                 message = f"the number is already used by identity {owner_key!r} (row {owner_row})"
                 rejects.append(Problem(ProblemCode.NUMBER_TAKEN, int(row), phone_col, number, message))
                 protected.add(str(key))
+                dropped.add(key)
             contacts = contacts[~taken]
-    memberships = _memberships(member_pos, member_key, codes, parsed, set(contacts["key"]))
+    memberships = _memberships(member_pos, member_key, codes, parsed, dropped)
     contacts = contacts.drop(columns=["pos"]).reset_index(drop=True)
     contacts["fhash"] = fields_hash(contacts) if len(contacts) else np.array([], dtype=np.int64)
 
@@ -303,12 +319,15 @@ def _memberships(
     keys: np.ndarray,
     codes: np.ndarray,
     parsed: list[tuple[tuple[str, ...], str | None]],
-    kept: set[object],
+    dropped: set[object],
 ) -> pd.DataFrame:
-    """(key, group) pairs for the given rows, without repeats; integer work throughout."""
+    """(key, group) pairs for the given rows, without repeats and without the ``dropped``
+    keys; integer work throughout."""
     key_codes, key_values = pd.factorize(keys)
     key_values = np.asarray(key_values, dtype=object)
-    keep_key = pd.Series(key_values, dtype=object).isin(np.fromiter(kept, dtype=object, count=len(kept))).to_numpy()
+    keep_key = np.ones(len(key_values), dtype=bool)
+    if dropped:
+        keep_key = ~pd.Series(key_values, dtype=object).isin(list(dropped)).to_numpy()
     group_names = sorted({g for groups, _ in parsed for g in groups})
     group_index = {g: i for i, g in enumerate(group_names)}
     row_codes = codes[positions]

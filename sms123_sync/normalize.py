@@ -201,15 +201,28 @@ def normalize_text(value: object) -> str:
     return _PY_SPACES.sub(" ", text).strip()
 
 
-def normalize_text_column(values: pd.Series) -> pd.Series:
-    """:func:`normalize_text` over a column, vectorised with pyarrow (RE2)."""
-    arr = pa.array(values.to_numpy(dtype=object, na_value=""), pa.string(), from_pandas=True)
+def text_array(values: pd.Series) -> pa.Array:
+    """A column as an Arrow string array, gaps as "": no copy of an Arrow-backed column."""
+    array = pa.array(values, type=pa.string(), from_pandas=True)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return pc.fill_null(array, "") if array.null_count else array
+
+
+def clean_text_array(array: pa.Array) -> pa.Array:
+    """:func:`normalize_text` over an Arrow string array (RE2)."""
     # Most CRM columns are clean: one search decides whether the three rewrites are needed.
-    if pc.any(pc.match_substring_regex(arr, _NEEDS_CLEANING)).as_py():
-        arr = pc.replace_substring_regex(arr, _CONTROL, "")
-        arr = pc.replace_substring_regex(arr, r"\s+", " ")
-        arr = pc.utf8_trim_whitespace(arr)
-    return pd.Series(arr.to_numpy(zero_copy_only=False), index=values.index, dtype=object)
+    if pc.any(pc.match_substring_regex(array, _NEEDS_CLEANING)).as_py():
+        array = pc.replace_substring_regex(array, _CONTROL, "")
+        array = pc.replace_substring_regex(array, r"\s+", " ")
+        array = pc.utf8_trim_whitespace(array)
+    return array
+
+
+def normalize_text_column(values: pd.Series) -> pd.Series:
+    """:func:`normalize_text` over a column, vectorised with pyarrow."""
+    cleaned = clean_text_array(text_array(values))
+    return pd.Series(cleaned.to_numpy(zero_copy_only=False), index=values.index, dtype=object)
 
 
 _DATEA = "%d%m%y"
