@@ -149,48 +149,50 @@ def _fast_path(region: str) -> _FastPath | None:
 def normalize_phones(values: pa.Array | pa.ChunkedArray, region: str = "FR") -> tuple[pa.Array, pa.Array]:
     """Normalises a column of raw numbers: (digits or null, kind or null) per row.
 
-    Each distinct value is worked out once; the fast path decides the common spellings
-    and libphonenumber the rest.
+    The fast path decides the common spellings on the whole column in Arrow; what it
+    cannot decide goes to libphonenumber, each distinct value once.
     """
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
+    values = values.cast(pa.string())
     if len(values) == 0:
         return pa.array([], pa.string()), pa.array([], pa.string())
-    encoded = pc.dictionary_encode(values.cast(pa.string()))
-    distinct = encoded.dictionary
-    digits, kinds = _normalize_distinct(distinct, region)
-    return pc.take(digits, encoded.indices), pc.take(kinds, encoded.indices)
-
-
-def _normalize_distinct(distinct: pa.Array, region: str) -> tuple[pa.Array, pa.Array]:
-    n = len(distinct)
-    out_digits = np.full(n, None, dtype=object)
-    out_kinds = np.full(n, None, dtype=object)
-    undecided = np.ones(n, dtype=bool)
     fast = _fast_path(region)
-    if fast is not None and n:
-        cleaned = pc.replace_substring_regex(distinct, _TRUNK_MARK, "")
-        cleaned = pc.replace_substring_regex(cleaned, _SEPARATORS, "")
-        parts = pc.extract_regex(cleaned, fast.extract)
-        nsn = pc.struct_field(parts, [0])
-        matched = parts.is_valid()
-        mobile = pc.and_(matched, pc.match_substring_regex(nsn, fast.mobile))
-        landline = pc.and_(matched, pc.match_substring_regex(nsn, fast.landline))
-        decided = pc.fill_null(pc.or_(mobile, landline), False).to_numpy(zero_copy_only=False)
-        full = pc.binary_join_element_wise(fast.country_code, nsn, "").to_numpy(zero_copy_only=False)
-        is_mobile = pc.fill_null(mobile, False).to_numpy(zero_copy_only=False)
-        out_digits[decided] = full[decided]
-        out_kinds[decided & is_mobile] = MOBILE
-        out_kinds[decided & ~is_mobile] = LANDLINE
-        undecided = ~decided
-    raw = distinct.to_numpy(zero_copy_only=False)
-    for i in np.flatnonzero(undecided):
-        value = raw[i]
-        phone = normalize_phone(value, region) if isinstance(value, str) else None
-        if phone is not None:
-            out_digits[i] = phone.digits
-            out_kinds[i] = phone.kind
-    return pa.array(out_digits, pa.string()), pa.array(out_kinds, pa.string())
+    if fast is None:
+        return _normalize_exactly(values, region)
+    digits, kinds, decided = _fast_decide(values, fast)
+    undecided = pc.invert(decided)
+    if pc.any(undecided).as_py():
+        rest_digits, rest_kinds = _normalize_exactly(values.filter(undecided), region)
+        digits = pc.replace_with_mask(digits, undecided, rest_digits)
+        kinds = pc.replace_with_mask(kinds, undecided, rest_kinds)
+    return digits, kinds
+
+
+def _fast_decide(values: pa.Array, fast: _FastPath) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """(digits, kind, decided) per value, for the spellings the region's patterns settle."""
+    cleaned = pc.replace_substring_regex(values, _TRUNK_MARK, "")
+    cleaned = pc.replace_substring_regex(cleaned, _SEPARATORS, "")
+    parts = pc.extract_regex(cleaned, fast.extract)
+    nsn = pc.struct_field(parts, [0])
+    matched = parts.is_valid()
+    mobile = pc.fill_null(pc.and_(matched, pc.match_substring_regex(nsn, fast.mobile)), False)
+    landline = pc.fill_null(pc.and_(matched, pc.match_substring_regex(nsn, fast.landline)), False)
+    decided = pc.or_(mobile, landline)
+    none = pa.scalar(None, pa.string())
+    digits = pc.if_else(decided, pc.binary_join_element_wise(fast.country_code, nsn, ""), none)
+    kinds = pc.if_else(mobile, MOBILE, pc.if_else(landline, LANDLINE, none))
+    return digits, kinds, decided
+
+
+def _normalize_exactly(values: pa.Array, region: str) -> tuple[pa.Array, pa.Array]:
+    """libphonenumber on each distinct value once, spread back over the rows."""
+    encoded = pc.dictionary_encode(values)
+    distinct = encoded.dictionary.to_pylist()
+    phones = [normalize_phone(value, region) if isinstance(value, str) else None for value in distinct]
+    digits = pa.array([p.digits if p else None for p in phones], pa.string())
+    kinds = pa.array([p.kind if p else None for p in phones], pa.string())
+    return pc.take(digits, encoded.indices), pc.take(kinds, encoded.indices)
 
 
 def normalize_text(value: object) -> str:
