@@ -350,9 +350,8 @@ def _memberships(
     first = np.ones(len(pairs), dtype=bool)
     first[1:] = pairs[1:] != pairs[:-1]
     pairs = pairs[first]
-    return pd.DataFrame(
-        {
-            "key": key_values[pairs // width],
-            "group": np.asarray(group_names, dtype=object)[pairs % width],
-        }
-    )
+    # Arrow columns: pandas would otherwise re-infer two million object strings.
+    keys_arrow = pa.array(key_values, pa.string()).take(pa.array(pairs // width))
+    groups_arrow = pa.array(group_names, pa.string()).take(pa.array(pairs % width))
+    frame: pd.DataFrame = pa.table({"key": keys_arrow, "group": groups_arrow}).to_pandas()
+    return frame

@@ -156,20 +156,24 @@ def _update(row: Mapping[Any, Any], reason: str) -> Operation:
 
 def _desired_members(desired: DesiredState) -> pd.DataFrame:
     """One slim row per desired (group, contact): grp, numero, key, fhash and ``_c``, the
-    contact's row in ``desired.contacts``, where its fields stay until an operation needs them."""
+    contact's row in ``desired.contacts``, where its fields stay until an operation needs them.
+
+    Built as Arrow columns: pandas would otherwise re-infer a million object strings.
+    """
     contacts, members = desired.contacts, desired.memberships
     position = pd.Index(contacts["key"]).get_indexer(members["key"]) if len(members) else np.array([], dtype=np.intp)
     known = position >= 0
     position = position[known]
-    return pd.DataFrame(
-        {
-            "grp": members["group"].to_numpy(dtype=object)[known],
-            "numero": contacts["numero"].to_numpy(dtype=object)[position],
-            "key": members["key"].to_numpy(dtype=object)[known],
-            "fhash": contacts["fhash"].to_numpy(dtype=np.int64)[position],
-            "_c": position,
-        }
-    )
+    keep = pa.array(known)
+    columns = {
+        "grp": _text_array(members["group"]).filter(keep),
+        "numero": _text_array(contacts["numero"]).take(pa.array(position, pa.int64())),
+        "key": _text_array(members["key"]).filter(keep),
+        "fhash": pa.array(contacts["fhash"].to_numpy(dtype=np.int64)[position], pa.int64()),
+        "_c": pa.array(position, pa.int64()),
+    }
+    frame: pd.DataFrame = pa.table(columns).to_pandas()
+    return frame
 
 
 def _full_rows(contacts: pd.DataFrame, dm: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
