@@ -132,7 +132,8 @@ def churn(frame: pd.DataFrame, share: float, seed: int = 11) -> pd.DataFrame:
     out.loc[changed, "Ville"] = "Nantes"
     out.loc[changed, "Code postal"] = "44000"
     dropped = rng.choice(np.setdiff1d(np.arange(n), changed), size=k, replace=False)
-    out = out.drop(index=dropped)
+    out = out.drop(index=pd.Index(dropped))
     extra = make_export(k, seed=seed + 1)
     extra["CRM Id"] = [f"N{200000 + i}" for i in range(k)]
-    return pd.concat([out, extra], ignore_index=True)
+    churned: pd.DataFrame = pd.concat([out, extra], ignore_index=True)
+    return churned

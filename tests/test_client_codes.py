@@ -16,7 +16,7 @@ from decimal import Decimal
 import pytest
 from defusedxml import ElementTree as SafeET
 
-from sms123_sync.client import Client, RetryPolicy
+from sms123_sync.client import Client, Result, RetryPolicy
 from sms123_sync.codes import TABLES, Endpoint
 from sms123_sync.errors import AccountError, AuthError, ProtocolError, RetryableError
 from sms123_sync.sandbox import Faults, Sandbox
@@ -32,8 +32,8 @@ class Scenario:
     raises: type[Exception] | None = None
 
 
-def _setup_group(c: Client, name: str = "G") -> None:
-    c.group_add(name)
+def _setup_group(c: Client, name: str = "G") -> Result:
+    return c.group_add(name)
 
 
 def _with_contact(c: Client) -> None:

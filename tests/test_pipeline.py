@@ -87,7 +87,8 @@ def test_xlsx_numeric_phones_and_real_dates(tmp_path: Path) -> None:
     from datetime import datetime
 
     wb = Workbook()
-    ws = wb.active
+    ws = wb.create_sheet("Export", 0)
+    del wb[wb.sheetnames[1]]  # the default empty sheet
     ws.title = "Export"
     ws.append(["Id", "Tel", "Nom", "Naissance", "CP", "Ville", "Groupes"])
     ws.append([1, 612345678, "Martin", datetime(1968, 2, 12), 75011, "Paris", "VIP"])

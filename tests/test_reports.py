@@ -157,6 +157,8 @@ def _chromium() -> str | None:
 
 @pytest.mark.skipif(_chromium() is None, reason="Chromium is not installed (.ci/run installs it from Debian)")
 def test_html_page_in_headless_chromium(workspace: Path) -> None:
+    browser = _chromium()
+    assert browser is not None
     _plan_with_reports("r.html")
     page = (workspace / "r.html").as_uri()
     flags = [
@@ -171,7 +173,7 @@ def test_html_page_in_headless_chromium(workspace: Path) -> None:
     ]
     shot = workspace / "r.png"
     subprocess.run(
-        [_chromium(), *flags, f"--screenshot={shot}", "--window-size=1200,900", page],
+        [browser, *flags, f"--screenshot={shot}", "--window-size=1200,900", page],
         check=True,
         capture_output=True,
         timeout=60,
@@ -191,6 +193,6 @@ def test_html_page_in_headless_chromium(workspace: Path) -> None:
         encoding="utf-8",
     )
     dom = subprocess.run(
-        [_chromium(), *flags, "--dump-dom", probe.as_uri()], check=True, capture_output=True, text=True, timeout=60
+        [browser, *flags, "--dump-dom", probe.as_uri()], check=True, capture_output=True, text=True, timeout=60
     ).stdout
     assert "<title>rows:1</title>" in dom
