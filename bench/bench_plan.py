@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-import resource
 import sys
 import tempfile
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench.bench_read import MAPPING, _best, _raw, _run  # noqa: E402
+from bench.bench_read import MAPPING, _best, _raw, _run, peak_kb  # noqa: E402
 
 
 def _plan(path: str, mapping: str, state: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
@@ -34,7 +33,7 @@ def _plan(path: str, mapping: str, state: str, out: mp.Queue) -> None:  # type: 
     store = StateStore(state)
     plan = plan_changes(desired.state, store.load())
     elapsed = time.perf_counter() - start
-    out.put((elapsed, len(plan), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+    out.put((elapsed, len(plan), peak_kb()))
 
 
 def _build_state(path: Path, mapping: Path, state: Path) -> int:
