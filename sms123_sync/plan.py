@@ -161,7 +161,8 @@ def _desired_members(desired: DesiredState) -> pd.DataFrame:
     Built as Arrow columns: pandas would otherwise re-infer a million object strings.
     """
     contacts, members = desired.contacts, desired.memberships
-    position = pd.Index(contacts["key"]).get_indexer(members["key"]) if len(members) else np.array([], dtype=np.intp)
+    found = pc.index_in(_text_array(members["key"]), value_set=_text_array(contacts["key"]))
+    position = pc.fill_null(found, -1).to_numpy().astype(np.int64)
     known = position >= 0
     position = position[known]
     keep = pa.array(known)
@@ -195,10 +196,21 @@ def _number_codes(known: pa.ChunkedArray, desired: pa.ChunkedArray) -> tuple[np.
     Normalised numbers are digits without a leading zero, so the number itself is its
     code (an Arrow cast, 0.02 s a million); anything else gets shared dictionary codes.
     """
-    digits = r"^[1-9][0-9]{0,17}$"
-    if all(pc.all(pc.match_substring_regex(side, digits)).as_py() is not False for side in (known, desired)):
+    if all(_plain_number(side) for side in (known, desired)):
         return pc.cast(known, pa.int64()).to_numpy(), pc.cast(desired, pa.int64()).to_numpy()
     return _shared_codes(known, desired)
+
+
+def _plain_number(numbers: pa.ChunkedArray) -> bool:
+    """Every value 1 to 18 ASCII digits without a leading zero (is_decimal is false for ""):
+    one int64 each, no clash."""
+    if len(numbers) == 0:
+        return True
+    return bool(
+        pc.all(pc.ascii_is_decimal(numbers)).as_py()
+        and not pc.any(pc.starts_with(numbers, "0")).as_py()
+        and pc.max(pc.utf8_length(numbers)).as_py() <= 18
+    )
 
 
 def _shared_codes(known: pa.ChunkedArray, desired: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
@@ -213,6 +225,12 @@ def _pairs_on_number(km: pd.DataFrame, dm: pd.DataFrame) -> tuple[np.ndarray, np
     """Positions (in km, in dm) of the records both hold: same group, same number."""
     k_grp, d_grp = _shared_codes(_text_array(km["grp"]), _text_array(dm["grp"]))
     k_num, d_num = _number_codes(_text_array(km["numero"]), _text_array(dm["numero"]))
+    width = int(max(k_grp.max(initial=0), d_grp.max(initial=0))) + 1
+    if max(k_num.max(initial=0), d_num.max(initial=0)) < (2**62) // width:
+        # One int64 per record; the state's (group, number) key is unique, so a hash lookup pairs them.
+        found = pd.Index(k_num * width + k_grp).get_indexer(d_num * width + d_grp)
+        d_pos = np.flatnonzero(found >= 0)
+        return found[d_pos], d_pos
     left = pd.DataFrame({"g": k_grp, "n": k_num, "_k": np.arange(len(km))})
     right = pd.DataFrame({"g": d_grp, "n": d_num, "_d": np.arange(len(dm))})
     pairs = left.merge(right, on=["g", "n"])
@@ -275,7 +293,9 @@ def plan_changes(desired: DesiredState, known: KnownState) -> Plan:
 
     if len(adds):
         adds = adds.sort_values(["key", "grp"])
-        groups_of = {k: tuple(v) for k, v in adds.groupby("key", sort=False)["grp"]}
+        groups_of: dict[object, tuple[str, ...]] = {}
+        for key, group in zip(adds["key"], adds["grp"], strict=True):
+            groups_of[key] = (*groups_of.get(key, ()), group)
         for first in _records(adds.drop_duplicates("key")):
             ops.append(
                 Operation(
@@ -298,7 +318,10 @@ def plan_changes(desired: DesiredState, known: KnownState) -> Plan:
     if mirror and len(dels):
         dels = dels[~dels["key"].astype(str).isin(desired.protected)].sort_values(["key", "grp"])
         leaving_count = dels["key"].value_counts()
-        unwanted = leaving_count[~leaving_count.index.isin(desired.contacts["key"])]
+        still_wanted = pc.is_in(
+            _text_array(leaving_count.index.to_series()), value_set=_text_array(desired.contacts["key"])
+        )
+        unwanted = leaving_count[~still_wanted.to_numpy(zero_copy_only=False)]
         known_count = km.loc[km["key"].isin(unwanted.index), "key"].value_counts()
         leaves = {k for k, n in unwanted.items() if n == known_count.get(k, -1)}
         removed = len(leaves)

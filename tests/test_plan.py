@@ -107,3 +107,12 @@ def test_contact_gone_from_export(account: str) -> None:
         assert ops == [("CONTACT_DEL", "", "33612345671"), ("GROUP_DEL", "B", "")]
     else:
         assert ops == [("CONTACT_DEL", "A", "33612345671"), ("CONTACT_DEL", "B", "33612345671"), ("GROUP_DEL", "B", "")]
+
+
+def test_very_long_numbers_pair_without_overflow() -> None:
+    # 18 digits across many groups do not fit one int64 code: the planner pairs them another way.
+    groups = tuple("ABCDEFGH")
+    long: list[Person] = [("1", "999999999999999999", "Martin", groups), ("2", "33612345672", "Durand", ("A",))]
+    assert kinds(long, long) == []
+    changed: list[Person] = [("1", "999999999999999999", "Martin-Dupont", groups), long[1]]
+    assert [k for k, _, _ in kinds(changed, long)] == ["CONTACT_UPD"] * len(groups)
