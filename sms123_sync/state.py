@@ -31,7 +31,7 @@ from sms123_sync.contact import FIELD_NAMES, ContactFields
 from sms123_sync.desired import fields_hash
 from sms123_sync.errors import LockError, StateError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_STATE = Path(".sms123-sync/state.sqlite")
 
 _SCHEMA = f"""
@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS memberships (
     PRIMARY KEY (grp, numero)
 );
 CREATE INDEX IF NOT EXISTS memberships_key ON memberships(key);
+CREATE INDEX IF NOT EXISTS memberships_numero ON memberships(numero);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY, started TEXT NOT NULL, ended TEXT, command TEXT NOT NULL,
     source TEXT, source_hash TEXT, mapping TEXT, mapping_hash TEXT, mode TEXT,
@@ -55,6 +56,12 @@ CREATE TABLE IF NOT EXISTS journal (
 );
 CREATE INDEX IF NOT EXISTS journal_status ON journal(status);
 """
+
+# Steps that bring a file written at version N-1 to version N; _SCHEMA is the latest.
+_MIGRATIONS: dict[int, str] = {
+    # A group-less delete (account: exclusive) looked the number up with a full scan.
+    2: "CREATE INDEX IF NOT EXISTS memberships_numero ON memberships(numero);",
+}
 
 
 def _now() -> str:
@@ -85,16 +92,47 @@ class StateStore:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
+            self._upgrade()
         except sqlite3.DatabaseError as exc:
             raise StateError(f"{self.path}: not a usable state file ({exc})") from None
         self._lock = threading.Lock()
-        version = self._meta("schema_version")
-        if version is None:
-            self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        elif int(version) > SCHEMA_VERSION:
-            raise StateError(f"{self.path}: written by a newer sms123-sync (schema {version}); upgrade the tool")
         self._lock_file: int | None = None
+
+    def _upgrade(self) -> None:
+        """Creates a new file at the latest schema, or brings an older one up to it.
+
+        One immediate transaction, the version read inside it: two processes opening an
+        old file at once migrate it once.
+        """
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            has_meta = self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+            row = (
+                self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() if has_meta else None
+            )
+            if row is None:
+                self._run_script(_SCHEMA)
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            else:
+                version = int(row[0])
+                if version > SCHEMA_VERSION:
+                    raise StateError(
+                        f"{self.path}: written by a newer sms123-sync (schema {version}); upgrade the tool"
+                    )
+                for step in range(version + 1, SCHEMA_VERSION + 1):
+                    self._run_script(_MIGRATIONS[step])
+                self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+
+    def _run_script(self, script: str) -> None:
+        """Statements one by one: executescript would commit the open transaction first."""
+        for statement in script.split(";"):
+            if statement.strip():
+                self._db.execute(statement)
 
     def close(self) -> None:
         self.release()
