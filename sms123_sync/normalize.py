@@ -3,8 +3,8 @@
 Phone numbers become international digits without ``+`` (``33612345678``). Two paths
 give the same answer: a vectorised fast path (pyarrow regular expressions built from
 libphonenumber's own metadata for the default region) decides the common national and
-international spellings in one pass over the distinct values; whatever it cannot
-decide goes through libphonenumber itself, once per distinct value. Overseas French
+international spellings in one pass over the column; whatever it cannot decide goes
+through libphonenumber itself, once per distinct value. Overseas French
 numbers written nationally (``0692…``) are tried against the overseas regions, so
 they become ``262692…`` rather than an invalid ``33692…``.
 
