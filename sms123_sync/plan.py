@@ -163,9 +163,9 @@ def _desired_members(desired: DesiredState) -> pd.DataFrame:
     contacts, members = desired.contacts, desired.memberships
     found = pc.index_in(_text_array(members["key"]), value_set=_text_array(contacts["key"]))
     position = pc.fill_null(found, -1).to_numpy().astype(np.int64)
-    known = position >= 0
-    position = position[known]
-    keep = pa.array(known)
+    has_contact = position >= 0
+    position = position[has_contact]
+    keep = pa.array(has_contact)
     columns = {
         "grp": _text_array(members["group"]).filter(keep),
         "numero": _text_array(contacts["numero"]).take(pa.array(position, pa.int64())),
@@ -228,9 +228,13 @@ def _pairs_on_number(km: pd.DataFrame, dm: pd.DataFrame) -> tuple[np.ndarray, np
     width = int(max(k_grp.max(initial=0), d_grp.max(initial=0))) + 1
     if max(k_num.max(initial=0), d_num.max(initial=0)) < (2**62) // width:
         # One int64 per record; the state's (group, number) key is unique, so a hash lookup pairs them.
-        found = pd.Index(k_num * width + k_grp).get_indexer(d_num * width + d_grp)
-        d_pos = np.flatnonzero(found >= 0)
-        return found[d_pos], d_pos
+        try:
+            found = pd.Index(k_num * width + k_grp).get_indexer(d_num * width + d_grp)
+        except pd.errors.InvalidIndexError:  # a state that breaks its own key: pair the slow way
+            pass
+        else:
+            d_pos = np.flatnonzero(found >= 0)
+            return found[d_pos], d_pos
     left = pd.DataFrame({"g": k_grp, "n": k_num, "_k": np.arange(len(km))})
     right = pd.DataFrame({"g": d_grp, "n": d_num, "_d": np.arange(len(dm))})
     pairs = left.merge(right, on=["g", "n"])

@@ -116,3 +116,11 @@ def test_very_long_numbers_pair_without_overflow() -> None:
     assert kinds(long, long) == []
     changed: list[Person] = [("1", "999999999999999999", "Martin-Dupont", groups), long[1]]
     assert [k for k, _, _ in kinds(changed, long)] == ["CONTACT_UPD"] * len(groups)
+
+
+def test_state_with_a_repeated_record_still_plans() -> None:
+    # The state's key forbids it, but a planner handed such a frame must not fail.
+    twice = known(BEFORE)
+    frame = pd.concat([twice.memberships, twice.memberships.iloc[[0]]], ignore_index=True)
+    plan = plan_changes(desired(BEFORE), KnownState(twice.groups, frame))
+    assert [op.kind for op in plan.operations] == []
