@@ -117,6 +117,24 @@ def filter_mask(frame: pd.DataFrame, rules: list[FilterRule]) -> np.ndarray:
     return keep
 
 
+def _kept_rows(frame: pd.DataFrame, columns: list[str], keep: np.ndarray) -> pd.DataFrame:
+    """The rows the filter keeps, of the columns the mapping reads.
+
+    Text columns (every CSV column) are filtered in Arrow, in half the time pandas takes;
+    Excel columns can mix types (dates, numbers) and stay with pandas.
+    """
+    chosen = frame[columns]
+    if keep.all():
+        return chosen.reset_index(drop=True)
+    dtypes = set(chosen.dtypes)
+    text = dtypes.pop() if len(dtypes) == 1 else None
+    if isinstance(text, pd.StringDtype) and text.storage == "pyarrow":
+        table = pa.Table.from_pandas(chosen, preserve_index=False).filter(pa.array(keep))
+        kept: pd.DataFrame = table.to_pandas(types_mapper=lambda _: text)
+        return kept
+    return chosen[keep].reset_index(drop=True)
+
+
 def _template(frame: pd.DataFrame, template: str) -> pa.Array | str:
     """A field built from a template over columns: an Arrow array, or a constant."""
     parts: list[pa.Array | str] = []
@@ -184,7 +202,7 @@ def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
     frame = table.frame.reset_index(drop=True)
     rows_read = len(frame)
     keep = filter_mask(frame, mapping.filter)
-    sub = frame[list(mapping.columns_used())][keep].reset_index(drop=True)  # only what the mapping reads
+    sub = _kept_rows(frame, list(mapping.columns_used()), keep)
     rows = np.flatnonzero(keep) + 2
     rejects: list[Problem] = []
     warnings: list[Problem] = []
