@@ -5,9 +5,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from sms123_sync.contact import FIELD_NAMES
+from sms123_sync.desired import fields_hash
 from sms123_sync.errors import StateError
 from sms123_sync.state import SCHEMA_VERSION, StateStore
 
@@ -86,3 +88,14 @@ def test_a_file_that_is_not_a_state_is_named(tmp_path: Path) -> None:
     path.write_bytes(b"plain notes, not SQLite\n" * 100)
     with pytest.raises(StateError, match=r"notes\.sqlite: not a usable state file"):
         StateStore(path)
+
+
+ROW = {"nom": "Martin", "prenom": "Élodie", "societe": "", "datea": "120268", "v1": "Paris", "v2": "75011 Paris"}
+
+
+@pytest.mark.parametrize("dtype", [object, pd.StringDtype("pyarrow"), pd.StringDtype("pyarrow", na_value=float("nan"))])
+def test_field_digest_is_stable_across_column_types(dtype: type[object] | pd.StringDtype) -> None:
+    # State files store this digest: if it moved, the next sync would re-send every contact.
+    # The value is what object columns gave, as digests always have been computed.
+    frame = pd.DataFrame([{**ROW, "v3": "CRM"}], columns=list(FIELD_NAMES)).astype(dtype)
+    assert int(fields_hash(frame)[0]) == -3287362446058208559
