@@ -27,7 +27,6 @@ from sms123_sync.normalize import (
     datea_column,
     normalize_group,
     normalize_phones,
-    normalize_text_column,
     text_array,
 )
 from sms123_sync.problems import Problem, ProblemCode
@@ -217,8 +216,8 @@ def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
     phone_col = mapping.fields.phone_column
     raw_phone = text_array(sub[phone_col])
     digits_arr, kinds_arr = normalize_phones(raw_phone, mapping.phone.region)
-    digits = pd.Series(digits_arr.to_pandas(), dtype=object)
-    kinds = pd.Series(kinds_arr.to_pandas(), dtype=object)
+    digits = digits_arr.to_pandas()
+    kinds = kinds_arr.to_pandas()
     for i in np.flatnonzero(digits.isna().to_numpy()):
         value = raw_phone[int(i)].as_py()
         if value.strip():
@@ -229,7 +228,7 @@ def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
         bad[i] = True
 
     if mapping.identity:
-        identity = normalize_text_column(sub[mapping.identity]).astype(object)
+        identity = clean_text_array(text_array(sub[mapping.identity])).to_pandas()
         for i in np.flatnonzero((identity == "").to_numpy() & ~bad):
             message = "the identity is empty; the row cannot be matched to a contact"
             rejects.append(Problem(ProblemCode.MISSING_VALUE, int(rows[i]), mapping.identity, "", message))
@@ -274,7 +273,7 @@ def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
 
     good = ~bad
     contacts = pd.DataFrame(
-        {"key": keys.astype(object), "numero": digits, "kind": kinds, "row": rows, "pos": np.arange(len(sub))}
+        {"key": keys, "numero": digits, "kind": kinds, "row": rows, "pos": np.arange(len(sub))}
     ).join(values)[good]
     merged = 0
     key_dups = contacts["key"].duplicated(keep="last")

@@ -40,7 +40,11 @@ _PY_SEPARATORS = re.compile(r"[\s.\-/()\u00a0]")
 _EXCEL_FLOAT = re.compile(r"^(\d+)\.0+$")
 _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 _PY_CONTROL = re.compile(_CONTROL)
-_NEEDS_CLEANING = r"[\x00-\x1f\x7f]|\s\s|^[\s\pZ]|[\s\pZ]$|[^\S ]"
+# Python's \s is Unicode-aware, RE2's is ASCII-only: this class is Python's whitespace
+# (the C0 characters in it are removed as controls first) for the Arrow passes.
+_SPACE = r"[\s\pZ\x{85}]"
+_OTHER_SPACE = r"[\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+_NEEDS_CLEANING = rf"[\x00-\x1f\x7f]|{_OTHER_SPACE}|  |^ | $"
 _PY_SPACES = re.compile(r"\s+")
 
 MOBILE = "mobile"
@@ -216,15 +220,9 @@ def clean_text_array(array: pa.Array) -> pa.Array:
     # Most CRM columns are clean: one search decides whether the three rewrites are needed.
     if pc.any(pc.match_substring_regex(array, _NEEDS_CLEANING)).as_py():
         array = pc.replace_substring_regex(array, _CONTROL, "")
-        array = pc.replace_substring_regex(array, r"\s+", " ")
+        array = pc.replace_substring_regex(array, _SPACE + "+", " ")
         array = pc.utf8_trim_whitespace(array)
     return array
-
-
-def normalize_text_column(values: pd.Series) -> pd.Series:
-    """:func:`normalize_text` over a column, vectorised with pyarrow."""
-    cleaned = clean_text_array(text_array(values))
-    return pd.Series(cleaned.to_numpy(zero_copy_only=False), index=values.index, dtype=object)
 
 
 _DATEA = "%d%m%y"

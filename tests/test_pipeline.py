@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,7 +13,7 @@ from openpyxl import Workbook
 
 from sms123_sync.errors import InputError, MappingError
 from sms123_sync.mapping import load_mapping, parse_mapping
-from sms123_sync.normalize import normalize_phone, normalize_phones
+from sms123_sync.normalize import clean_text_array, normalize_phone, normalize_phones, normalize_text
 from sms123_sync.pipeline import read_desired
 from sms123_sync.problems import ProblemCode
 from sms123_sync.source import read_source
@@ -247,3 +248,21 @@ def test_normalisation_is_idempotent_and_fast_path_agrees(values: list[str]) -> 
             again = normalize_phone(got)
             assert again is not None and again.digits == got
             assert normalize_phones(pa.array([got]))[0].to_pylist() == [got]
+
+
+# Letters, ASCII and Unicode spaces (no-break, em, ideographic, line separator, NEL),
+# tabs and newlines, C0 controls and DEL: what CRM cells carry.
+cell_text = st.text(
+    alphabet=st.sampled_from(
+        [*"ab é", "\t", "\n", "\r", "\x0b", "\x01", "\x1f", "\x7f", "\xa0", "\u2003", "\u3000", "\u2028", "\x85"]
+    ),
+    max_size=12,
+)
+
+
+@given(st.lists(cell_text, min_size=1, max_size=20))
+@settings(max_examples=300, deadline=None)
+def test_text_column_cleaning_matches_the_scalar_rule(values: list[str]) -> None:
+    # Group names go through normalize_text, field columns through Arrow: one rule for both.
+    column = clean_text_array(pa.array(values, pa.string())).to_pylist()
+    assert column == [normalize_text(v) for v in values]
