@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +14,14 @@ from openpyxl import Workbook
 
 from sms123_sync.errors import InputError, MappingError
 from sms123_sync.mapping import load_mapping, parse_mapping
-from sms123_sync.normalize import clean_text_array, normalize_phone, normalize_phones, normalize_text
+from sms123_sync.normalize import (
+    clean_text_array,
+    datea_column,
+    normalize_phone,
+    normalize_phones,
+    normalize_text,
+    to_datea,
+)
 from sms123_sync.pipeline import read_desired
 from sms123_sync.problems import ProblemCode
 from sms123_sync.source import read_source
@@ -85,8 +93,6 @@ def test_quoted_newlines_and_leading_zeros_kept(tmp_path: Path) -> None:
 
 
 def test_xlsx_numeric_phones_and_real_dates(tmp_path: Path) -> None:
-    from datetime import datetime
-
     wb = Workbook()
     ws = wb.create_sheet("Export", 0)
     del wb[wb.sheetnames[1]]  # the default empty sheet
@@ -266,3 +272,17 @@ def test_text_column_cleaning_matches_the_scalar_rule(values: list[str]) -> None
     # Group names go through normalize_text, field columns through Arrow: one rule for both.
     column = clean_text_array(pa.array(values, pa.string())).to_pylist()
     assert column == [normalize_text(v) for v in values]
+
+
+date_cells = st.one_of(
+    st.text(alphabet=st.sampled_from([*"0123456789/- :", "\xa0"]), max_size=19),
+    st.dates(min_value=date(1900, 1, 1), max_value=date(2030, 1, 1)).map(lambda d: datetime(d.year, d.month, d.day)),
+    st.sampled_from(["12/02/1968", "1968-02-12", "1/2/1968", "31/02/1968", "  12/02/1968 ", "1968-02-12 10:11:12"]),
+)
+
+
+@given(st.lists(date_cells, min_size=1, max_size=5), st.sampled_from(["%d/%m/%Y", None]))
+@settings(max_examples=300, deadline=None)
+def test_date_column_matches_the_scalar_rule(values: list[object], fmt: str | None) -> None:
+    column = datea_column(pd.Series(values, dtype=object), fmt).fillna("").tolist()
+    assert column == [to_datea(v, fmt) or "" for v in values]
