@@ -101,20 +101,19 @@ class StateStore:
     def _upgrade(self) -> None:
         """Creates a new file at the latest schema, or brings an older one up to it.
 
-        One immediate transaction, the version read inside it: two processes opening an
-        old file at once migrate it once.
+        A file already at the latest version is only read (a ``plan`` beside a running
+        sync takes no write lock). Otherwise one immediate transaction, the version read
+        again inside it: two processes opening an old file at once migrate it once.
         """
+        if self._stored_version() == SCHEMA_VERSION:
+            return
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            has_meta = self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
-            row = (
-                self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() if has_meta else None
-            )
-            if row is None:
+            version = self._stored_version()
+            if version is None:
                 self._run_script(_SCHEMA)
                 self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             else:
-                version = int(row[0])
                 if version > SCHEMA_VERSION:
                     raise StateError(
                         f"{self.path}: written by a newer sms123-sync (schema {version}); upgrade the tool"
@@ -127,6 +126,12 @@ class StateStore:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
             raise
+
+    def _stored_version(self) -> int | None:
+        """The schema version the file records; None for a new (empty) file."""
+        has_meta = self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() if has_meta else None
+        return int(row[0]) if row else None
 
     def _run_script(self, script: str) -> None:
         """Statements one by one: executescript would commit the open transaction first."""
