@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 from sms123_sync.contact import FIELD_NAMES, ContactFields
 from sms123_sync.desired import DesiredState
 from sms123_sync.errors import GuardError
+from sms123_sync.normalize import text_array
 from sms123_sync.state import KnownState
 
 RENAME_OVERLAP = 0.5  # share of members two groups must have in common to be one group renamed
@@ -161,15 +162,16 @@ def _desired_members(desired: DesiredState) -> pd.DataFrame:
     Built as Arrow columns: pandas would otherwise re-infer a million object strings.
     """
     contacts, members = desired.contacts, desired.memberships
-    found = pc.index_in(_text_array(members["key"]), value_set=_text_array(contacts["key"]))
-    position = pc.fill_null(found, -1).to_numpy().astype(np.int64)
+    member_keys = text_array(members["key"])
+    found = pc.index_in(member_keys, value_set=text_array(contacts["key"]))
+    position = pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
     has_contact = position >= 0
     position = position[has_contact]
     keep = pa.array(has_contact)
     columns = {
-        "grp": _text_array(members["group"]).filter(keep),
-        "numero": _text_array(contacts["numero"]).take(pa.array(position, pa.int64())),
-        "key": _text_array(members["key"]).filter(keep),
+        "grp": text_array(members["group"]).filter(keep),
+        "numero": text_array(contacts["numero"]).take(pa.array(position, pa.int64())),
+        "key": member_keys.filter(keep),
         "fhash": pa.array(contacts["fhash"].to_numpy(dtype=np.int64)[position], pa.int64()),
         "_c": pa.array(position, pa.int64()),
     }
@@ -184,13 +186,7 @@ def _full_rows(contacts: pd.DataFrame, dm: pd.DataFrame, positions: np.ndarray) 
     return rows
 
 
-def _text_array(series: pd.Series) -> pa.ChunkedArray:
-    """A text column as Arrow: free for Arrow-backed columns (the state's), one pass otherwise."""
-    array = pa.array(series, type=pa.large_string(), from_pandas=True)
-    return array if isinstance(array, pa.ChunkedArray) else pa.chunked_array([array])
-
-
-def _number_codes(known: pa.ChunkedArray, desired: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+def _number_codes(known: pa.Array, desired: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """Integers standing for phone numbers on both sides, equal where the numbers are.
 
     Normalised numbers are digits without a leading zero, so the number itself is its
@@ -201,7 +197,7 @@ def _number_codes(known: pa.ChunkedArray, desired: pa.ChunkedArray) -> tuple[np.
     return _shared_codes(known, desired)
 
 
-def _plain_number(numbers: pa.ChunkedArray) -> bool:
+def _plain_number(numbers: pa.Array) -> bool:
     """Every value 1 to 18 ASCII digits without a leading zero (is_decimal is false for ""):
     one int64 each, no clash."""
     if len(numbers) == 0:
@@ -213,9 +209,9 @@ def _plain_number(numbers: pa.ChunkedArray) -> bool:
     )
 
 
-def _shared_codes(known: pa.ChunkedArray, desired: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+def _shared_codes(known: pa.Array, desired: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """Dictionary codes over both sides, so equal values get equal codes."""
-    both = pc.dictionary_encode(pa.chunked_array(known.chunks + desired.chunks, type=pa.large_string()))
+    both = pc.dictionary_encode(pa.chunked_array([known, desired], type=pa.string()))
     parts = [chunk.indices.to_numpy(zero_copy_only=False) for chunk in both.chunks]
     codes = np.concatenate(parts).astype(np.int64) if parts else np.empty(0, dtype=np.int64)
     return codes[: len(known)], codes[len(known) :]
@@ -223,8 +219,8 @@ def _shared_codes(known: pa.ChunkedArray, desired: pa.ChunkedArray) -> tuple[np.
 
 def _pairs_on_number(km: pd.DataFrame, dm: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Positions (in km, in dm) of the records both hold: same group, same number."""
-    k_grp, d_grp = _shared_codes(_text_array(km["grp"]), _text_array(dm["grp"]))
-    k_num, d_num = _number_codes(_text_array(km["numero"]), _text_array(dm["numero"]))
+    k_grp, d_grp = _shared_codes(text_array(km["grp"]), text_array(dm["grp"]))
+    k_num, d_num = _number_codes(text_array(km["numero"]), text_array(dm["numero"]))
     width = int(max(k_grp.max(initial=0), d_grp.max(initial=0))) + 1
     if max(k_num.max(initial=0), d_num.max(initial=0)) < (2**62) // width:
         # One int64 per record; the state's (group, number) key is unique, so a hash lookup pairs them.
@@ -254,8 +250,8 @@ def _match(
     runs on integers; full rows are built only for the few records that change.
     """
     k_pos, d_pos = _pairs_on_number(km, dm)
-    k_key, d_key = _text_array(km["key"]), _text_array(dm["key"])
-    key_differs = pc.not_equal(k_key.take(k_pos), d_key.take(d_pos)).to_numpy()
+    k_key, d_key = text_array(km["key"]), text_array(dm["key"])
+    key_differs = pc.not_equal(k_key.take(k_pos), d_key.take(d_pos)).to_numpy(zero_copy_only=False)
     hash_differs = km["fhash"].to_numpy(dtype=np.int64)[k_pos] != dm["fhash"].to_numpy()[d_pos]
     differs = key_differs | hash_differs
     known_side = km.iloc[k_pos[differs]].reset_index(drop=True).add_suffix("_k")
@@ -323,7 +319,7 @@ def plan_changes(desired: DesiredState, known: KnownState) -> Plan:
         dels = dels[~dels["key"].astype(str).isin(desired.protected)].sort_values(["key", "grp"])
         leaving_count = dels["key"].value_counts()
         still_wanted = pc.is_in(
-            _text_array(leaving_count.index.to_series()), value_set=_text_array(desired.contacts["key"])
+            text_array(leaving_count.index.to_series()), value_set=text_array(desired.contacts["key"])
         )
         unwanted = leaving_count[~still_wanted.to_numpy(zero_copy_only=False)]
         known_count = km.loc[km["key"].isin(unwanted.index), "key"].value_counts()
