@@ -7,6 +7,16 @@ committed together after it, so a crash leaves a true record.
 
 The file is created 0600, in WAL mode; one sync at a time holds its lock (a lock of
 a dead process is released by the OS and taken over).
+
+Only one SQLite library may have the file open in this process at any moment. The
+memberships are read through Arrow's SQLite driver (columns straight into Arrow, five
+times faster than Python rows at a million memberships), which bundles its own copy of
+SQLite. Two copies in one process do not see each other's POSIX locks: when the second
+one closes, it takes itself for the last connection and deletes the write-ahead log that
+the first is still writing into, and every later commit of the run is lost to a crash.
+So :meth:`StateStore.load` closes the store's own connection around the Arrow read, and
+reads through that connection instead when another store of this process has the file
+open (see docs/design.md, "State file").
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ from typing import Any
 
 import adbc_driver_sqlite.dbapi as adbc_sqlite
 import pandas as pd
+import pyarrow as pa
 
 from sms123_sync.contact import FIELD_NAMES, ContactFields
 from sms123_sync.desired import fields_hash
@@ -64,6 +75,20 @@ _MIGRATIONS: dict[int, str] = {
 }
 
 
+_MEMBER_COLUMNS = ("grp", "numero", "key", *FIELD_NAMES, "fhash")
+_MEMBER_SCHEMA = pa.schema([(name, pa.int64() if name == "fhash" else pa.string()) for name in _MEMBER_COLUMNS])
+_MEMBER_QUERY = f"SELECT {', '.join(_MEMBER_COLUMNS)} FROM memberships"
+
+# State files that a StateStore of this process has open: (device, inode) -> how many.
+_open_files: dict[tuple[int, int], int] = {}
+_open_files_lock = threading.Lock()
+
+
+def _file_id(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_dev, stat.st_ino
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -89,14 +114,21 @@ class StateStore:
         if not self.path.exists():
             os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         try:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db = self._connect()
             self._upgrade()
         except sqlite3.DatabaseError as exc:
             raise StateError(f"{self.path}: not a usable state file ({exc})") from None
         self._lock = threading.Lock()
         self._lock_file: int | None = None
+        self._file_id = _file_id(self.path)
+        with _open_files_lock:
+            _open_files[self._file_id] = _open_files.get(self._file_id, 0) + 1
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        return db
 
     def _upgrade(self) -> None:
         """Creates a new file at the latest schema, or brings an older one up to it.
@@ -142,6 +174,10 @@ class StateStore:
     def close(self) -> None:
         self.release()
         self._db.close()
+        with _open_files_lock:
+            left = _open_files.pop(self._file_id, 1) - 1
+            if left:
+                _open_files[self._file_id] = left
 
     def _meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -184,17 +220,44 @@ class StateStore:
 
     def load(self) -> KnownState:
         """The whole last-known state, columnar."""
-        groups = dict(self._db.execute("SELECT name, origin FROM groups").fetchall())
-        query = f"SELECT grp, numero, key, {', '.join(FIELD_NAMES)}, fhash FROM memberships"
-        if self._db.execute("SELECT EXISTS (SELECT 1 FROM memberships)").fetchone()[0]:
-            # Arrow's SQLite driver reads columns straight into Arrow arrays: 5x faster
-            # than building rows in Python, which matters at a million memberships.
+        with self._lock:
+            groups = dict(self._db.execute("SELECT name, origin FROM groups").fetchall())
+            has_members = self._db.execute("SELECT EXISTS (SELECT 1 FROM memberships)").fetchone()[0]
+            fast = has_members and self._sole_opener()
+            table = self._read_members_arrow() if fast else self._read_members_sqlite()
+        return KnownState(groups, table.to_pandas())
+
+    def _sole_opener(self) -> bool:
+        """True when no other store of this process has the file open (module docstring)."""
+        with _open_files_lock:
+            return _open_files.get(self._file_id, 0) <= 1
+
+    def _read_members_arrow(self) -> pa.Table:
+        """The memberships through Arrow's SQLite driver, the store's connection closed meanwhile.
+
+        The two SQLite copies never hold the file at the same time, so neither can
+        delete a write-ahead log the other still uses; the run lock (a separate file)
+        stays held throughout.
+        """
+        self._db.close()
+        try:
             with adbc_sqlite.connect(str(self.path)) as conn, conn.cursor() as cur:
-                cur.execute(query)
-                frame = cur.fetch_arrow_table().to_pandas()
-        else:  # an empty table gives Arrow no values to infer column types from
-            frame = pd.read_sql_query(query, self._db)
-        return KnownState(groups, frame)
+                cur.execute(_MEMBER_QUERY)
+                table = cur.fetch_arrow_table()
+        except adbc_sqlite.Error as exc:
+            raise StateError(f"{self.path}: not a usable state file ({exc})") from None
+        finally:
+            self._db = self._connect()
+        return table.cast(_MEMBER_SCHEMA)
+
+    def _read_members_sqlite(self) -> pa.Table:
+        """The memberships through the store's own connection: slower, always safe."""
+        rows = self._db.execute(_MEMBER_QUERY).fetchall()
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in _MEMBER_COLUMNS]
+        return pa.table(
+            [pa.array(column, type=field.type) for column, field in zip(columns, _MEMBER_SCHEMA, strict=True)],
+            schema=_MEMBER_SCHEMA,
+        )
 
     def add_group(self, db: sqlite3.Connection, name: str, origin: str) -> None:
         db.execute("INSERT OR IGNORE INTO groups VALUES (?, ?)", (name, origin))

@@ -1,0 +1,84 @@
+"""Loading the state never breaks the write-ahead log that the run keeps writing into."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from sms123_sync.contact import FIELD_NAMES, ContactFields
+from sms123_sync.state import StateStore
+
+MEMBERS = pd.DataFrame(
+    {
+        "groupe": ["A", "A", "B"],
+        "numero": ["33612345671", "33612345672", "33612345671"],
+        "nom": ["Martin", "Durand", ""],
+    }
+)
+
+
+def _deleted_open_files() -> list[str]:
+    """Files this process still writes into although they are gone from the disk."""
+    targets = [str(fd.readlink()) for fd in Path("/proc/self/fd").iterdir() if fd.is_symlink()]
+    return [target for target in targets if target.endswith(" (deleted)")]
+
+
+def _count_in_another_process(path: Path) -> int:
+    """What a reader that is not this process sees: the file as a crash would leave it."""
+    code = (
+        "import sqlite3, sys; "
+        "print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM memberships').fetchone()[0])"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, check=True, text=True)
+    return int(done.stdout)
+
+
+def test_commits_after_a_load_reach_the_file_while_the_store_is_open(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    store = StateStore(path)
+    try:
+        store.import_members(MEMBERS)
+        known = store.load()
+        assert len(known.memberships) == 3
+        with store.change() as db:
+            store.put_member(db, "B", "33612345679", "9", ContactFields(nom="Petit"))
+        assert not [f for f in _deleted_open_files() if "state.sqlite" in f]
+        # Without closing the store (as a killed run never does), another process sees it.
+        assert _count_in_another_process(path) == 4
+    finally:
+        store.close()
+
+
+def test_a_second_store_in_the_process_reads_through_its_own_connection(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    first = StateStore(path)
+    second = StateStore(path)
+    try:
+        first.import_members(MEMBERS)
+        alone = first.load().memberships
+        shared = second.load().memberships  # two stores: the Arrow driver must not open it
+        with first.change() as db:
+            first.put_member(db, "C", "33612345678", "8", ContactFields(nom="Roux"))
+        assert not [f for f in _deleted_open_files() if "state.sqlite" in f]
+        assert _count_in_another_process(path) == 4
+    finally:
+        second.close()
+        first.close()
+    pd.testing.assert_frame_equal(alone, shared)
+    assert list(alone.columns) == ["grp", "numero", "key", *FIELD_NAMES, "fhash"]
+    assert str(alone["fhash"].dtype) == "int64"
+
+
+def test_an_empty_state_loads_with_the_same_columns(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    store = StateStore(path)
+    try:
+        frame = store.load().memberships
+    finally:
+        store.close()
+    assert frame.empty and list(frame.columns) == ["grp", "numero", "key", *FIELD_NAMES, "fhash"]
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
