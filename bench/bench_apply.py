@@ -21,13 +21,13 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))
 
-from sms123_sync.apply import Applier, ApplyOptions  # noqa: E402
-from sms123_sync.client import Client, RetryPolicy  # noqa: E402
+from sms123_sync.api.client import Client, RetryPolicy  # noqa: E402
+from sms123_sync.api.wire import Credentials  # noqa: E402
 from sms123_sync.contact import ContactFields  # noqa: E402
-from sms123_sync.plan import Operation, OpKind  # noqa: E402
-from sms123_sync.sandbox import DEFAULT_KEY, DEFAULT_USER  # noqa: E402
-from sms123_sync.state import StateStore  # noqa: E402
-from sms123_sync.wire import Credentials  # noqa: E402
+from sms123_sync.reconcile.apply import Applier, ApplyOptions  # noqa: E402
+from sms123_sync.reconcile.plan import Operation, OpKind  # noqa: E402
+from sms123_sync.reconcile.state import StateStore  # noqa: E402
+from sms123_sync.sandbox.server import DEFAULT_KEY, DEFAULT_USER  # noqa: E402
 
 
 def _serve(tmp: Path, latency_ms: float) -> tuple[subprocess.Popen[str], str]:
@@ -58,7 +58,7 @@ def _ops(n: int, offset: int) -> list[Operation]:
     """Contact adds as the planner makes them (with the fields' digest)."""
     import pandas as pd
 
-    from sms123_sync.desired import fields_hash
+    from sms123_sync.mapping.desired import fields_hash
 
     fields = ContactFields(nom="Bench")
     digest = int(fields_hash(pd.DataFrame([fields.as_dict()]))[0])

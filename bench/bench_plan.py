@@ -24,9 +24,9 @@ from bench.bench_read import MAPPING, _best, _raw, _run, peak_kb  # noqa: E402
 
 
 def _plan(path: str, mapping: str, state: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
-    from sms123_sync.pipeline import read_desired
-    from sms123_sync.plan import plan_changes
-    from sms123_sync.state import StateStore
+    from sms123_sync.mapping.pipeline import read_desired
+    from sms123_sync.reconcile.plan import plan_changes
+    from sms123_sync.reconcile.state import StateStore
 
     start = time.perf_counter()
     desired = read_desired(path, mapping)
@@ -37,8 +37,8 @@ def _plan(path: str, mapping: str, state: str, out: mp.Queue) -> None:  # type: 
 
 
 def _build_state(path: Path, mapping: Path, state: Path) -> int:
-    from sms123_sync.pipeline import read_desired
-    from sms123_sync.state import StateStore
+    from sms123_sync.mapping.pipeline import read_desired
+    from sms123_sync.reconcile.state import StateStore
 
     desired = read_desired(path, mapping).state
     rows = desired.memberships.merge(desired.contacts, on="key").rename(columns={"group": "groupe"})

@@ -65,7 +65,7 @@ def _raw(path: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
 
 
 def _pipeline(path: str, mapping: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
-    from sms123_sync.pipeline import read_desired
+    from sms123_sync.mapping.pipeline import read_desired
 
     start = time.perf_counter()
     result = read_desired(path, mapping)

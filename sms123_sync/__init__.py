@@ -3,8 +3,9 @@
 The names below are the public library; everything else may change between versions.
 """
 
-from sms123_sync.client import AsyncClient, Balance, Client, Result, RetryPolicy
-from sms123_sync.codes import Category, CodeInfo, Endpoint
+from sms123_sync.api.client import AsyncClient, Balance, Client, Result, RetryPolicy
+from sms123_sync.api.codes import Category, CodeInfo, Endpoint
+from sms123_sync.api.wire import Credentials, WireFormat
 from sms123_sync.contact import ContactFields
 from sms123_sync.errors import (
     AccountError,
@@ -20,8 +21,7 @@ from sms123_sync.errors import (
     Sms123Error,
     StateError,
 )
-from sms123_sync.sandbox import Faults, Sandbox
-from sms123_sync.wire import Credentials, WireFormat
+from sms123_sync.sandbox.server import Faults, Sandbox
 
 __version__ = "0.1.0"
 

@@ -20,16 +20,21 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
-from sms123_sync import __version__, render
-from sms123_sync.adopt import import_existing
-from sms123_sync.apply import ApplyOptions
-from sms123_sync.client import RetryPolicy
-from sms123_sync.connection import WORK_DIR, ConnectionSettings, connect
+from sms123_sync import __version__
+from sms123_sync.api.client import RetryPolicy
+from sms123_sync.api.connection import WORK_DIR, ConnectionSettings, connect
+from sms123_sync.api.send import parse_when, prepare_send, send_sms
+from sms123_sync.api.wire import WireFormat
 from sms123_sync.errors import Sms123Error
 from sms123_sync.logs import setup_logging
-from sms123_sync.pipeline import read_desired
-from sms123_sync.plan import Plan, PlanOptions, parse_max_delete
-from sms123_sync.report import (
+from sms123_sync.mapping.pipeline import read_desired
+from sms123_sync.reconcile.adopt import import_existing
+from sms123_sync.reconcile.apply import ApplyOptions
+from sms123_sync.reconcile.plan import Plan, PlanOptions, parse_max_delete
+from sms123_sync.reconcile.state import DEFAULT_STATE, StateStore
+from sms123_sync.reconcile.sync import file_hash, make_plan, run_sync
+from sms123_sync.reports import terminal as render
+from sms123_sync.reports.document import (
     journal_document,
     plan_document,
     summary,
@@ -37,11 +42,7 @@ from sms123_sync.report import (
     write_problems_csv,
     write_reports,
 )
-from sms123_sync.sandbox import Account, Faults, Sandbox
-from sms123_sync.send import parse_when, prepare_send, send_sms
-from sms123_sync.state import DEFAULT_STATE, StateStore
-from sms123_sync.sync import file_hash, make_plan, run_sync
-from sms123_sync.wire import WireFormat
+from sms123_sync.sandbox.server import Account, Faults, Sandbox
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("sms123_sync")
@@ -250,7 +251,7 @@ def sandbox_show(data: Path, as_json: bool) -> None:
     """Show what the sandbox account holds: balance, groups, contacts."""
     import json
 
-    from sms123_sync.sandbox import AccountStore
+    from sms123_sync.sandbox.server import AccountStore
 
     if not data.exists():
         raise click.UsageError(f"no sandbox data at {data}")

@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sms123_sync.codes import CodeInfo
+    from sms123_sync.api.codes import CodeInfo
 
 
 class Sms123Error(Exception):

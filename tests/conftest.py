@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from sms123_sync.client import Client, RetryPolicy
-from sms123_sync.sandbox import DEFAULT_KEY, DEFAULT_USER, Sandbox
-from sms123_sync.wire import Credentials
+from sms123_sync.api.client import Client, RetryPolicy
+from sms123_sync.api.wire import Credentials
+from sms123_sync.sandbox.server import DEFAULT_KEY, DEFAULT_USER, Sandbox
 
 # Properties replay the same examples on every run, so a red CI is reproducible and
 # bounded in time; HYPOTHESIS_EXPLORE=1 draws fresh ones (and CONVERGE_EXAMPLES=N more).

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from sms123_sync.cli import cli
-from sms123_sync.sandbox import AccountStore
+from sms123_sync.sandbox.server import AccountStore
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def test_missing_credentials_exit_2(runner: CliRunner) -> None:
 
 
 def test_bad_credentials_exit_4_without_leaking(runner: CliRunner, tmp_path: Path) -> None:
-    from sms123_sync.sandbox import Sandbox
+    from sms123_sync.sandbox.server import Sandbox
 
     with Sandbox(tmp_path / "s.sqlite") as server:
         result = runner.invoke(

@@ -16,10 +16,10 @@ from decimal import Decimal
 import pytest
 from defusedxml import ElementTree as SafeET
 
-from sms123_sync.client import Client, Result, RetryPolicy
-from sms123_sync.codes import TABLES, Endpoint
+from sms123_sync.api.client import Client, Result, RetryPolicy
+from sms123_sync.api.codes import TABLES, Endpoint
 from sms123_sync.errors import AccountError, AuthError, ProtocolError, RetryableError
-from sms123_sync.sandbox import Faults, Sandbox
+from sms123_sync.sandbox.server import Faults, Sandbox
 
 FUTURE = datetime.now() + timedelta(days=2)
 
@@ -314,7 +314,7 @@ def test_send_parameters_on_the_wire(sandbox: Sandbox, make_client: Callable[...
 
 
 def test_legacy_email_and_pass(sandbox: Sandbox) -> None:
-    from sms123_sync.wire import Credentials
+    from sms123_sync.api.wire import Credentials
 
     with Client(Credentials("sandbox", "sandbox-key", legacy=True), base_url=sandbox.url) as client:
         assert client.group_add("G").code == "514"

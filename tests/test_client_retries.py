@@ -9,11 +9,11 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from sms123_sync.client import AsyncClient, Client, RetryPolicy
-from sms123_sync.codes import Endpoint
+from sms123_sync.api.client import AsyncClient, Client, RetryPolicy
+from sms123_sync.api.codes import Endpoint
+from sms123_sync.api.wire import Credentials
 from sms123_sync.errors import AuthError, InputError, RetryableError
-from sms123_sync.sandbox import Faults, Sandbox
-from sms123_sync.wire import Credentials
+from sms123_sync.sandbox.server import Faults, Sandbox
 from tests.conftest import CREDS, FAST_RETRY
 
 

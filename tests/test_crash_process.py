@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from sms123_sync.sandbox import Faults, Sandbox
-from sms123_sync.state import StateStore
+from sms123_sync.reconcile.state import StateStore
+from sms123_sync.sandbox.server import Faults, Sandbox
 
 MAPPING = "identity: Id\nfields: {numero: Tel, nom: Nom}\ngroups: {column: G, separator: ','}\nmode: mirror\n"
 Row = tuple[int, str, str, str]  # id, national mobile, name, groups

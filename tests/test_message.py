@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sms123_sync.message import measure, sender_problem
+from sms123_sync.api.message import measure, sender_problem
 
 
 @pytest.mark.parametrize(

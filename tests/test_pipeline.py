@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from sms123_sync.errors import InputError, MappingError
-from sms123_sync.mapping import load_mapping, parse_mapping
-from sms123_sync.normalize import (
+from sms123_sync.mapping.model import load_mapping, parse_mapping
+from sms123_sync.mapping.normalize import (
     clean_text_array,
     datea_column,
     normalize_phone,
@@ -22,9 +22,9 @@ from sms123_sync.normalize import (
     normalize_text,
     to_datea,
 )
-from sms123_sync.pipeline import read_desired
-from sms123_sync.problems import ProblemCode
-from sms123_sync.source import read_source
+from sms123_sync.mapping.pipeline import read_desired
+from sms123_sync.mapping.problems import ProblemCode
+from sms123_sync.sources.files import read_source
 
 ROOT = Path(__file__).parent.parent
 

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from sms123_sync.contact import FIELD_NAMES
-from sms123_sync.desired import DesiredState, fields_hash
-from sms123_sync.plan import OpKind, plan_changes
-from sms123_sync.state import KnownState
+from sms123_sync.mapping.desired import DesiredState, fields_hash
+from sms123_sync.reconcile.plan import OpKind, plan_changes
+from sms123_sync.reconcile.state import KnownState
 
 # (key, number, name, groups)
 Person = tuple[str, str, str, tuple[str, ...]]

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from sms123_sync.cli import cli
-from sms123_sync.report import SCHEMA_PATH
+from sms123_sync.reports.document import SCHEMA_PATH
 
 ROOT = Path(__file__).parent.parent
 HOSTILE = '<script>alert("x")</script>'
@@ -71,7 +71,7 @@ def test_csv_report_neutralises_formulas(workspace: Path) -> None:
 
 
 def test_formula_at_cell_start_is_neutralised() -> None:
-    from sms123_sync.report import neutralise
+    from sms123_sync.reports.document import neutralise
 
     assert [neutralise(v) for v in ("=1+1", "+33", "-2", "@x", "ok")] == ["'=1+1", "'+33", "'-2", "'@x", "ok"]
 
@@ -126,7 +126,7 @@ def test_runs_history_and_past_report(workspace: Path) -> None:
 
 
 def test_log_file_has_timestamps_and_no_secret(workspace: Path) -> None:
-    from sms123_sync.sandbox import Sandbox
+    from sms123_sync.sandbox.server import Sandbox
 
     with Sandbox(workspace / "sb.sqlite") as server:
         result = CliRunner().invoke(

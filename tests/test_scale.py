@@ -6,11 +6,11 @@ from pathlib import Path
 
 from bench.bench_read import MAPPING
 from bench.exports import make_export
-from sms123_sync.connection import ConnectionSettings
-from sms123_sync.pipeline import read_desired
-from sms123_sync.sandbox import Sandbox
-from sms123_sync.state import StateStore
-from sms123_sync.sync import run_sync
+from sms123_sync.api.connection import ConnectionSettings
+from sms123_sync.mapping.pipeline import read_desired
+from sms123_sync.reconcile.state import StateStore
+from sms123_sync.reconcile.sync import run_sync
+from sms123_sync.sandbox.server import Sandbox
 from tests.conftest import FAST_RETRY
 
 

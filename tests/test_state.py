@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from sms123_sync.contact import FIELD_NAMES
-from sms123_sync.desired import fields_hash
 from sms123_sync.errors import StateError
-from sms123_sync.state import SCHEMA_VERSION, StateStore
+from sms123_sync.mapping.desired import fields_hash
+from sms123_sync.reconcile.state import SCHEMA_VERSION, StateStore
 
 # The tables as version 1 wrote them (before the index on numero).
 V1 = f"""

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from sms123_sync.contact import FIELD_NAMES, ContactFields
-from sms123_sync.state import StateStore
+from sms123_sync.reconcile.state import StateStore
 
 MEMBERS = pd.DataFrame(
     {

@@ -13,16 +13,16 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from sms123_sync.api.client import Client, Result
+from sms123_sync.api.codes import Endpoint
+from sms123_sync.api.connection import ConnectionSettings
 from sms123_sync.cli import cli
-from sms123_sync.client import Client, Result
-from sms123_sync.codes import Endpoint
-from sms123_sync.connection import ConnectionSettings
 from sms123_sync.contact import ContactFields
 from sms123_sync.errors import GuardError
-from sms123_sync.plan import PlanOptions
-from sms123_sync.sandbox import Faults, Sandbox
-from sms123_sync.state import StateStore
-from sms123_sync.sync import SyncReport, run_sync
+from sms123_sync.reconcile.plan import PlanOptions
+from sms123_sync.reconcile.state import StateStore
+from sms123_sync.reconcile.sync import SyncReport, run_sync
+from sms123_sync.sandbox.server import Faults, Sandbox
 from tests.conftest import CREDS, FAST_RETRY
 
 ROOT = Path(__file__).parent.parent
@@ -309,7 +309,7 @@ def test_faults_and_crashes_converge(tmp_path_factory: Any, states: list[Any], l
 
 
 def _serial() -> Any:
-    from sms123_sync.apply import ApplyOptions
+    from sms123_sync.reconcile.apply import ApplyOptions
 
     return ApplyOptions(concurrency=1)
 

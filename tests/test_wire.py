@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from sms123_sync.codes import Endpoint
+from sms123_sync.api.codes import Endpoint
+from sms123_sync.api.wire import parse_answer, parse_balance
 from sms123_sync.errors import ProtocolError
-from sms123_sync.wire import parse_answer, parse_balance
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import tenacity
 
-from sms123_sync.codes import Category, CodeInfo, Endpoint, lookup
+from sms123_sync.api.codes import Category, CodeInfo, Endpoint, lookup
+from sms123_sync.api.wire import Credentials, WireFormat, encode_request, parse_answer, parse_balance
 from sms123_sync.contact import ContactFields
 from sms123_sync.errors import (
     AccountError,
@@ -35,7 +36,6 @@ from sms123_sync.errors import (
     ProtocolError,
     RetryableError,
 )
-from sms123_sync.wire import Credentials, WireFormat, encode_request, parse_answer, parse_balance
 
 log = logging.getLogger(__name__)
 

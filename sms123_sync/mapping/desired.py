@@ -2,7 +2,7 @@
 
 The desired state is columnar: one frame of contacts (one row per contact key, with
 its number and fields) and one frame of memberships (key, group). Rows that cannot be
-used become :class:`~sms123_sync.problems.Problem` rejects; oddities that do not stop
+used become :class:`~sms123_sync.mapping.problems.Problem` rejects; oddities that do not stop
 a row (a bad date, a duplicate, an over-long value) become warnings.
 
 The contact key is the mapping's identity column when it has one, else the number.
@@ -21,16 +21,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sms123_sync.contact import FIELD_MAX_LENGTH, FIELD_NAMES
-from sms123_sync.mapping import FilterRule, FromColumn, FromTemplate, FromValue, Mapping
-from sms123_sync.normalize import (
+from sms123_sync.mapping.model import FilterRule, FromColumn, FromTemplate, FromValue, Mapping
+from sms123_sync.mapping.normalize import (
     clean_text_array,
     datea_column,
     normalize_group,
     normalize_phones,
     text_array,
 )
-from sms123_sync.problems import Problem, ProblemCode
-from sms123_sync.source import SourceTable
+from sms123_sync.mapping.problems import Problem, ProblemCode
+from sms123_sync.sources.files import SourceTable
 
 GROUP_SEPARATOR = "--"
 

@@ -24,12 +24,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sms123_sync.client import Client, Result
-from sms123_sync.codes import Category
+from sms123_sync.api.client import Client, Result
+from sms123_sync.api.codes import Category
 from sms123_sync.contact import ContactFields
 from sms123_sync.errors import AccountError, AuthError, RetryableError, Sms123Error
-from sms123_sync.plan import Operation, OpKind, Plan
-from sms123_sync.state import StateStore
+from sms123_sync.reconcile.plan import Operation, OpKind, Plan
+from sms123_sync.reconcile.state import StateStore
 
 
 class Status(StrEnum):

@@ -19,12 +19,12 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from sms123_sync.apply import Status
-from sms123_sync.desired import Stats
-from sms123_sync.plan import Operation, OpKind, Plan
-from sms123_sync.problems import Problem
-from sms123_sync.state import KnownState
-from sms123_sync.sync import SyncReport
+from sms123_sync.mapping.desired import Stats
+from sms123_sync.mapping.problems import Problem
+from sms123_sync.reconcile.apply import Status
+from sms123_sync.reconcile.plan import Operation, OpKind, Plan
+from sms123_sync.reconcile.state import KnownState
+from sms123_sync.reconcile.sync import SyncReport
 
 log = logging.getLogger("sms123_sync")
 

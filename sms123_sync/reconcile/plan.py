@@ -19,10 +19,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sms123_sync.contact import FIELD_NAMES, ContactFields
-from sms123_sync.desired import DesiredState
 from sms123_sync.errors import GuardError
-from sms123_sync.normalize import text_array
-from sms123_sync.state import KnownState
+from sms123_sync.mapping.desired import DesiredState
+from sms123_sync.mapping.normalize import text_array
+from sms123_sync.reconcile.state import KnownState
 
 RENAME_OVERLAP = 0.5  # share of members two groups must have in common to be one group renamed
 

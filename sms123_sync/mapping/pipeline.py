@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sms123_sync.desired import DesiredResult, build_desired
-from sms123_sync.mapping import check_columns, load_mapping
-from sms123_sync.source import read_source
+from sms123_sync.mapping.desired import DesiredResult, build_desired
+from sms123_sync.mapping.model import check_columns, load_mapping
+from sms123_sync.sources.files import read_source
 
 
 def read_desired(source: Path | str, mapping_path: Path | str) -> DesiredResult:

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sms123_sync.client import PARIS, Client, Result
+from sms123_sync.api.client import PARIS, Client, Result
+from sms123_sync.api.message import MessageShape, check_message, check_sender
 from sms123_sync.errors import InputError
-from sms123_sync.message import MessageShape, check_message, check_sender
-from sms123_sync.normalize import normalize_phone
+from sms123_sync.mapping.normalize import normalize_phone
 
 _WHEN_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M", "%d/%m/%Y %Hh%M", "%Y-%m-%d %H:%M:%S")
 

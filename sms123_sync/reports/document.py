@@ -20,10 +20,10 @@ from typing import Any
 
 from sms123_sync.contact import FIELD_NAMES
 from sms123_sync.errors import InputError
-from sms123_sync.problems import Problem
+from sms123_sync.mapping.problems import Problem
 
 SCHEMA_VERSION = 1
-SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
+SCHEMA_PATH = Path(__file__).with_name("schema.json")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 FORMATS = (".json", ".csv", ".xlsx", ".html")
 
@@ -369,7 +369,7 @@ def sync_document(report: Any, run: dict[str, Any]) -> dict[str, Any]:
 
 def journal_document(run: dict[str, Any], journal: list[dict[str, Any]]) -> dict[str, Any]:
     """The report of a past run, rebuilt from the state's journal (no rejects kept there)."""
-    from sms123_sync.plan import Operation
+    from sms123_sync.reconcile.plan import Operation
 
     class _Outcome:
         def __init__(self, row: dict[str, Any]) -> None:

@@ -1,7 +1,7 @@
 """Where API calls go: the real 123-SMS account, or a sandbox in this process.
 
 Resolves connection settings (options, then environment) into an open
-:class:`~sms123_sync.client.Client`. With ``sandbox=True`` a sandbox server is started
+:class:`~sms123_sync.api.client.Client`. With ``sandbox=True`` a sandbox server is started
 on loopback with its data under the work directory, so a user can try a whole sync
 without an account.
 """
@@ -14,9 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sms123_sync.client import DEFAULT_BASE_URL, Client, RetryPolicy
-from sms123_sync.sandbox import DEFAULT_KEY, DEFAULT_USER, Sandbox
-from sms123_sync.wire import Credentials, WireFormat
+from sms123_sync.api.client import DEFAULT_BASE_URL, Client, RetryPolicy
+from sms123_sync.api.wire import Credentials, WireFormat
 
 WORK_DIR = Path(".sms123-sync")
 ENV_USER = "SMS123_USER"
@@ -62,6 +61,9 @@ def connect(settings: ConnectionSettings, *, max_connections: int = 16) -> Itera
         ) as client:
             yield client
         return
+    # Imported here: the sandbox is a server beside the API layer, not part of it.
+    from sms123_sync.sandbox.server import DEFAULT_KEY, DEFAULT_USER, Sandbox
+
     with (
         Sandbox(settings.sandbox_data) as sandbox,
         Client(

@@ -39,8 +39,8 @@ import pandas as pd
 import pyarrow as pa
 
 from sms123_sync.contact import FIELD_NAMES, ContactFields
-from sms123_sync.desired import fields_hash
 from sms123_sync.errors import LockError, StateError
+from sms123_sync.mapping.desired import fields_hash
 
 SCHEMA_VERSION = 2
 DEFAULT_STATE = Path(".sms123-sync/state.sqlite")

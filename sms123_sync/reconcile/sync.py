@@ -12,13 +12,13 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from sms123_sync.apply import Applier, ApplyOptions, Outcome, RunResult
-from sms123_sync.client import Client
-from sms123_sync.connection import ConnectionSettings, connect
-from sms123_sync.desired import DesiredResult
-from sms123_sync.pipeline import read_desired
-from sms123_sync.plan import Operation, Plan, PlanOptions, check_guard, plan_changes
-from sms123_sync.state import StateStore
+from sms123_sync.api.client import Client
+from sms123_sync.api.connection import ConnectionSettings, connect
+from sms123_sync.mapping.desired import DesiredResult
+from sms123_sync.mapping.pipeline import read_desired
+from sms123_sync.reconcile.apply import Applier, ApplyOptions, Outcome, RunResult
+from sms123_sync.reconcile.plan import Operation, Plan, PlanOptions, check_guard, plan_changes
+from sms123_sync.reconcile.state import StateStore
 
 
 @dataclass(frozen=True)

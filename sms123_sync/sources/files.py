@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from sms123_sync.errors import InputError
-from sms123_sync.mapping import SourceOptions
+from sms123_sync.mapping.model import SourceOptions
 
 _EXCEL = {".xlsx", ".xlsm", ".xls", ".ods"}
 _DELIMITERS = ";,\t|"

@@ -2,7 +2,7 @@
 
 Owns the French parameter names (``user``, ``cleAPI``, ``groupe``…) on the way out
 and the three answer styles on the way in (plain text, JSON, XML). It never talks to
-the network and never decides what a code means (that is :mod:`sms123_sync.codes`).
+the network and never decides what a code means (that is :mod:`sms123_sync.api.codes`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 
 import defusedxml.ElementTree as SafeET
 
-from sms123_sync.codes import Endpoint
+from sms123_sync.api.codes import Endpoint
 from sms123_sync.errors import ProtocolError
 
 

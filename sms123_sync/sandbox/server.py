@@ -51,11 +51,11 @@ from typing import Any
 
 import phonenumbers
 
-from sms123_sync.codes import Endpoint, code_of
+from sms123_sync.api.codes import Endpoint, code_of
+from sms123_sync.api.message import has_stop_mention, measure, sender_problem
+from sms123_sync.api.wire import decode_request, render_answer, render_balance
 from sms123_sync.contact import FIELD_NAMES
-from sms123_sync.message import has_stop_mention, measure, sender_problem
-from sms123_sync.normalize import normalize_phone
-from sms123_sync.wire import decode_request, render_answer, render_balance
+from sms123_sync.mapping.normalize import normalize_phone
 
 DEFAULT_USER = "sandbox"
 DEFAULT_KEY = "sandbox-key"

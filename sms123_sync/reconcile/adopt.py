@@ -13,9 +13,9 @@ import pandas as pd
 
 from sms123_sync.contact import FIELD_NAMES
 from sms123_sync.errors import InputError
-from sms123_sync.normalize import normalize_phone
-from sms123_sync.source import read_source
-from sms123_sync.state import StateStore
+from sms123_sync.mapping.normalize import normalize_phone
+from sms123_sync.reconcile.state import StateStore
+from sms123_sync.sources.files import read_source
 
 
 def import_existing(source: Path, state: Path, *, group: str | None = None, region: str = "FR") -> int:
