@@ -1,7 +1,7 @@
 """The ``sms123-sync`` command line: parses options, calls the library, renders.
 
 No business logic lives here: every command is one call into the library, and every
-library error becomes a message and its exit code (see DESIGN: 0 done, 1 partly
+library error becomes a message and its exit code (docs/design.md, "Exit codes": 0 done, 1 partly
 failed, 2 usage/input, 3 refused by a guard, 4 authentication/account).
 """
 

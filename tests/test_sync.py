@@ -1,4 +1,4 @@
-"""The reconciler against the sandbox over real HTTP: the rules of DESIGN.md."""
+"""The reconciler against the sandbox over real HTTP: the rules of docs/design.md."""
 
 from __future__ import annotations
 

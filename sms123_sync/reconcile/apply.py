@@ -5,7 +5,7 @@ flight together); different numbers run concurrently on a thread pool sharing on
 HTTP connection pool, under an optional requests-per-second limit. Between phases
 there is a barrier, so a contact is never added to a group before the group exists.
 
-How answers become outcomes (DESIGN, "Codes are outcomes, not failures"):
+How answers become outcomes (docs/design.md, "Codes are outcomes, not failures"):
 already-done codes are successes; a contact already in the group (506) is followed by
 an update of its fields, group by group for a multi-group add; a "not found" or
 "conflict" answer after an attempt that may have been applied is our own earlier
