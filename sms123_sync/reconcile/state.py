@@ -171,7 +171,14 @@ class StateStore:
             if statement.strip():
                 self._db.execute(statement)
 
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
+        """Releases the run lock and closes the file."""
         self.release()
         self._db.close()
         with _open_files_lock:
