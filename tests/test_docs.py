@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -9,7 +11,8 @@ import pytest
 
 from sms123_sync.cli import cli
 
-README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+ROOT = Path(__file__).parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
@@ -29,3 +32,10 @@ def test_command_has_help_and_readme_entry(path: str, command: click.Command) ->
     for param in command.params:
         if isinstance(param, click.Option) and param.name not in ("help",):
             assert param.help, f"{path} {param.opts[0]} has no help text"
+
+
+def test_the_command_reference_is_fresh() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "docs" / "cli_reference.py"), "--check"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
