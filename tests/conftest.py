@@ -10,17 +10,14 @@ import pytest
 from hypothesis import settings
 
 from sms123_sync.api.client import Client, RetryPolicy
-from sms123_sync.api.wire import Credentials
-from sms123_sync.sandbox.server import DEFAULT_KEY, DEFAULT_USER, Sandbox
+from sms123_sync.sandbox.server import Sandbox
+from tests.helpers import CREDS, FAST_RETRY
 
 # Properties replay the same examples on every run, so a red CI is reproducible and
 # bounded in time; HYPOTHESIS_EXPLORE=1 draws fresh ones (and CONVERGE_EXAMPLES=N more).
 settings.register_profile("fixed", derandomize=True)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile("explore" if os.environ.get("HYPOTHESIS_EXPLORE") else "fixed")
-
-FAST_RETRY = RetryPolicy(attempts=6, initial=0.001, maximum=0.01, jitter=0.001)
-CREDS = Credentials(DEFAULT_USER, DEFAULT_KEY)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from sms123_sync.api.codes import Endpoint
 from sms123_sync.api.wire import Credentials
 from sms123_sync.errors import AuthError, InputError, RetryableError
 from sms123_sync.sandbox.server import Faults, Sandbox
-from tests.conftest import CREDS, FAST_RETRY
+from tests.helpers import CREDS, FAST_RETRY
 
 
 @pytest.mark.parametrize(

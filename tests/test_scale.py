@@ -11,7 +11,7 @@ from sms123_sync.mapping.pipeline import read_desired
 from sms123_sync.reconcile.state import StateStore
 from sms123_sync.reconcile.sync import run_sync
 from sms123_sync.sandbox.server import Sandbox
-from tests.conftest import FAST_RETRY
+from tests.helpers import FAST_RETRY
 
 
 def test_unchanged_rerun_over_100k_contacts_makes_zero_calls(tmp_path: Path, sandbox: Sandbox) -> None:

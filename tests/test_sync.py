@@ -23,7 +23,7 @@ from sms123_sync.reconcile.plan import PlanOptions
 from sms123_sync.reconcile.state import StateStore
 from sms123_sync.reconcile.sync import SyncReport, run_sync
 from sms123_sync.sandbox.server import Faults, Sandbox
-from tests.conftest import CREDS, FAST_RETRY
+from tests.helpers import CREDS, FAST_RETRY
 
 ROOT = Path(__file__).parent.parent
 MAPPING = "identity: Id\nfields: {numero: Tel, nom: Nom}\ngroups: {column: G, separator: ','}\nmode: mirror\n"
