@@ -27,6 +27,7 @@ from sms123_sync.normalize import (
     datea_column,
     normalize_group,
     normalize_phones,
+    normalize_text,
     text_array,
 )
 from sms123_sync.problems import Problem, ProblemCode
@@ -111,7 +112,10 @@ def filter_mask(frame: pd.DataFrame, rules: list[FilterRule]) -> np.ndarray:
         elif op == "not_empty":
             ok = (cells != "") == bool(rule.not_empty)
         else:
-            ok = cells.str.contains(str(rule.matches), regex=True)
+            # RE2 through Arrow, never pandas' fallback to Python's backtracking engine: the
+            # mapping refuses what RE2 cannot run, so a pattern takes linear time per cell.
+            found = pc.match_substring_regex(text_array(cells), str(rule.matches))
+            ok = pd.Series(found.to_numpy(zero_copy_only=False), index=cells.index)
         keep &= ok.fillna(False).to_numpy(dtype=bool)
     return keep
 
@@ -138,12 +142,16 @@ def _template(frame: pd.DataFrame, template: str) -> pa.Array | str:
     """A field built from a template over columns: an Arrow array, or a constant."""
     parts: list[pa.Array | str] = []
     for literal, name, _, _ in string.Formatter().parse(template):
-        if literal:
+        if literal and parts and isinstance(parts[-1], str):
+            parts[-1] += literal  # "{{" splits the text in two literals: one constant
+        elif literal:
             parts.append(literal)
         if name:
             parts.append(clean_text_array(text_array(frame[name])))
     if not parts:
         return ""
+    if len(parts) == 1 and isinstance(parts[0], str):
+        return normalize_text(parts[0])
     joined = pc.binary_join_element_wise(*parts, "") if len(parts) > 1 else parts[0]
     return joined if isinstance(joined, str) else clean_text_array(joined)
 
