@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sms123_sync.contact import FIELD_MAX_LENGTH, FIELD_NAMES
+from sms123_sync.errors import InputError
 from sms123_sync.mapping import FilterRule, FromColumn, FromTemplate, FromValue, Mapping
 from sms123_sync.normalize import (
     clean_text_array,
@@ -325,6 +327,26 @@ def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
         memberships=len(memberships),
     )
     return DesiredResult(state, rejects, warnings, stats)
+
+
+def require_usable(result: DesiredResult, source: str) -> DesiredResult:
+    """``result`` unless every row that passed the filter was rejected (InputError, exit 2).
+
+    Planning from such an export would say "the account already matches" on a first
+    run, or try to empty the groups on a later one, when the truth is that no row could
+    be read: a wrong region, a wrong column, a broken export. An export with no data
+    row at all, or one the filter empties, is left to the plan's empty-export guard.
+    """
+    if result.stats.contacts or not result.rejects:
+        return result
+    codes = Counter(p.code.value for p in result.rejects)
+    top = ", ".join(f"{count} {code}" for code, count in codes.most_common(3))
+    kept = result.stats.rows_read - result.stats.filtered_out
+    scope = f"{kept} rows the filter keeps" if result.stats.filtered_out else f"{kept} data rows"
+    raise InputError(
+        f"{source}: nothing usable: all {scope} were rejected ({top}), so nothing was planned; "
+        "list them with `sms123-sync validate` and its --rejects option, fix the export or the mapping"
+    )
 
 
 def _duplicate_warnings(contacts: pd.DataFrame, by: str, mapping: Mapping, phone_col: str) -> list[Problem]:
