@@ -240,9 +240,9 @@ def _read_excel(path: Path, options: SourceOptions) -> SourceTable:
     try:
         frame = pd.read_excel(path, sheet_name=sheet, engine="calamine", dtype=object, header=0)
     except ValueError as exc:
-        names = _sheet_names(path)
+        names = ", ".join(map(printable, _sheet_names(path)))
         raise InputError(
-            f"{path}: sheet {sheet!r} not found ({printable(str(exc))}); the workbook has: {', '.join(names)}"
+            f"{path}: sheet {sheet!r} not found ({printable(str(exc))}); the workbook has: {names}"
         ) from None
     except Exception as exc:  # calamine raises its own types for broken files
         raise InputError(f"{path}: cannot read as an Excel workbook: {printable(str(exc), 300)}") from None

@@ -389,3 +389,11 @@ def test_an_export_without_data_rows_keeps_the_empty_guard(tmp_path: Path) -> No
     filtered = MAPPING + "filter:\n  - {column: Nom, equals: Personne}\n"
     source, mapping = _files(tmp_path, mapping=filtered)
     assert read_plannable(source, mapping).stats.filtered_out == 2
+
+
+def test_state_import_quotes_a_bad_number_cut_short(tmp_path: Path) -> None:
+    members = tmp_path / "members.csv"
+    members.write_text("numero;groupe\n" + "9" * 5000 + ";G\n", encoding="utf-8")
+    result = _run("state", "import", members, "--state", tmp_path / "state.sqlite")
+    output = _refused(result, members, "row 2, column 'numero'", "not a valid phone number")
+    assert "9" * 120 + "'…" in output and len(output) < 1000
