@@ -257,10 +257,16 @@ def test_normalisation_is_idempotent_and_fast_path_agrees(values: list[str]) -> 
 
 
 # Letters, ASCII and Unicode spaces (no-break, em, ideographic, line separator, NEL),
-# tabs and newlines, C0 controls and DEL: what CRM cells carry.
+# tabs and newlines, C0 controls and DEL, invisible format characters (BOM, zero-width
+# space and joiner, right-to-left override, word joiner): what CRM cells carry.
 cell_text = st.text(
     alphabet=st.sampled_from(
-        [*"ab é", "\t", "\n", "\r", "\x0b", "\x01", "\x1f", "\x7f", "\xa0", "\u2003", "\u3000", "\u2028", "\x85"]
+        [
+            *"ab é",
+            *"\t\n\r\x0b\x01\x1f\x7f",
+            *"\xa0\u2003\u3000\u2028\x85",
+            *"\ufeff\u200b\u200d\u202e\u2060",
+        ]
     ),
     max_size=12,
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,12 +22,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sms123_sync.contact import FIELD_MAX_LENGTH, FIELD_NAMES
+from sms123_sync.errors import InputError
 from sms123_sync.mapping.model import FilterRule, FromColumn, FromTemplate, FromValue, Mapping
 from sms123_sync.mapping.normalize import (
     clean_text_array,
     datea_column,
     normalize_group,
     normalize_phones,
+    normalize_text,
     text_array,
 )
 from sms123_sync.mapping.problems import Problem, ProblemCode
@@ -111,7 +114,10 @@ def filter_mask(frame: pd.DataFrame, rules: list[FilterRule]) -> np.ndarray:
         elif op == "not_empty":
             ok = (cells != "") == bool(rule.not_empty)
         else:
-            ok = cells.str.contains(str(rule.matches), regex=True)
+            # RE2 through Arrow, never pandas' fallback to Python's backtracking engine: the
+            # mapping refuses what RE2 cannot run, so a pattern takes linear time per cell.
+            found = pc.match_substring_regex(text_array(cells), str(rule.matches))
+            ok = pd.Series(found.to_numpy(zero_copy_only=False), index=cells.index)
         keep &= ok.fillna(False).to_numpy(dtype=bool)
     return keep
 
@@ -138,12 +144,16 @@ def _template(frame: pd.DataFrame, template: str) -> pa.Array | str:
     """A field built from a template over columns: an Arrow array, or a constant."""
     parts: list[pa.Array | str] = []
     for literal, name, _, _ in string.Formatter().parse(template):
-        if literal:
+        if literal and parts and isinstance(parts[-1], str):
+            parts[-1] += literal  # "{{" splits the text in two literals: one constant
+        elif literal:
             parts.append(literal)
         if name:
             parts.append(clean_text_array(text_array(frame[name])))
     if not parts:
         return ""
+    if len(parts) == 1 and isinstance(parts[0], str):
+        return normalize_text(parts[0])
     joined = pc.binary_join_element_wise(*parts, "") if len(parts) > 1 else parts[0]
     return joined if isinstance(joined, str) else clean_text_array(joined)
 
@@ -317,6 +327,26 @@ def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
         memberships=len(memberships),
     )
     return DesiredResult(state, rejects, warnings, stats)
+
+
+def require_usable(result: DesiredResult, source: str) -> DesiredResult:
+    """``result`` unless every row that passed the filter was rejected (InputError, exit 2).
+
+    Planning from such an export would say "the account already matches" on a first
+    run, or try to empty the groups on a later one, when the truth is that no row could
+    be read: a wrong region, a wrong column, a broken export. An export with no data
+    row at all, or one the filter empties, is left to the plan's empty-export guard.
+    """
+    if result.stats.contacts or not result.rejects:
+        return result
+    codes = Counter(p.code.value for p in result.rejects)
+    top = ", ".join(f"{count} {code}" for code, count in codes.most_common(3))
+    kept = result.stats.rows_read - result.stats.filtered_out
+    scope = f"{kept} rows the filter keeps" if result.stats.filtered_out else f"{kept} data rows"
+    raise InputError(
+        f"{source}: nothing usable: all {scope} were rejected ({top}), so nothing was planned; "
+        "list them with `sms123-sync validate` and its --rejects option, fix the export or the mapping"
+    )
 
 
 def _duplicate_warnings(contacts: pd.DataFrame, by: str, mapping: Mapping, phone_col: str) -> list[Problem]:

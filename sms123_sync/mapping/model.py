@@ -4,6 +4,11 @@ Validated once, at the edge: :func:`load_mapping` returns a typed :class:`Mappin
 raises :class:`MappingError` listing every problem with its line and, for misspelt
 keys, a suggestion. :func:`check_columns` does the same for column names against the
 file actually read. Nothing downstream looks at raw dicts.
+
+The file is untrusted text: it must be UTF-8, nest at most :data:`MAX_DEPTH` levels,
+use at most :data:`MAX_ALIASES` YAML aliases, hold no key twice and no Python tags
+(``safe_load``); templates and ``matches`` patterns are checked here, not when the
+first row is read.
 """
 
 from __future__ import annotations
@@ -14,11 +19,20 @@ import string
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sms123_sync.contact import FIELD_NAMES
 from sms123_sync.errors import MappingError
+from sms123_sync.mapping.problems import printable
+
+#: Deepest nesting a mapping may use; a real one needs four levels. Deeper text is refused
+#: before it is built, as the YAML builder recurses once per level.
+MAX_DEPTH = 20
+#: Most YAML aliases (``*name``) a mapping may use: a few are handy, thousands are a bomb.
+MAX_ALIASES = 100
 
 
 class _Strict(BaseModel):
@@ -61,7 +75,38 @@ class FromColumn(_Strict):
 
 
 class FromTemplate(_Strict):
+    """Text built from columns: ``{Code postal} {Ville}``; ``{{`` and ``}}`` are literal braces."""
+
     template: str
+
+    @field_validator("template")
+    @classmethod
+    def _well_formed(cls, value: str) -> str:
+        try:
+            parts = list(string.Formatter().parse(value))
+        except ValueError as exc:
+            raise ValueError(
+                f"{value!r}: {exc}; write a column between single braces ({{Ville}}), and {{{{ or }}}} "
+                "for a brace of your own"
+            ) from None
+        literal_runs = "".join(literal + ("\0" if name is not None else "") for literal, name, _, _ in parts)
+        doubled = re.search(r"\{([^{}\0]+)\}", literal_runs)
+        if doubled:  # "{{x}}" reads as the text "{x}": surely meant as the column x
+            inner = doubled.group(1)
+            raise ValueError(
+                f"{value!r}: double braces give the literal text {{{inner}}}, not the column {inner!r}; "
+                f"write a column between single braces: {{{inner}}}"
+            )
+        for _, name, spec, conversion in parts:
+            if name == "":
+                raise ValueError(f"{value!r}: empty braces {{}}; put a column name between them: {{Ville}}")
+            if conversion or spec:
+                shown = name or ""
+                raise ValueError(
+                    f"{value!r}: {{{shown}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}} "
+                    f"has a format or conversion, which templates do not take; write {{{shown}}}"
+                )
+        return value
 
     def columns(self) -> list[str]:
         return [name for _, name, _, _ in string.Formatter().parse(self.template) if name]
@@ -148,15 +193,29 @@ class FilterRule(_Strict):
         if len(given) != 1:
             raise ValueError(f"a filter rule needs exactly one of {', '.join(_OPERATORS)} (found {given or 'none'})")
         if self.matches is not None:
-            try:
-                re.compile(self.matches)
-            except re.error as exc:
-                raise ValueError(f"'matches' is not a valid regular expression: {exc}") from None
+            _check_pattern(self.matches)
         return self
 
     @property
     def operator(self) -> str:
         return next(op for op in _OPERATORS if getattr(self, "in_" if op == "in" else op) is not None)
+
+
+def _check_pattern(pattern: str) -> None:
+    """Refuses a ``matches`` pattern the linear-time engine (RE2, through Arrow) cannot run.
+
+    Look-arounds and back-references need Python's backtracking engine, where a pattern
+    such as ``^(?=a)(a+)+$`` takes minutes on a 30-letter cell: they are refused, not run.
+    """
+    try:
+        pc.match_substring_regex(pa.array([""], pa.string()), pattern)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        reason = printable(str(exc).split(":", 1)[-1].strip(), 200)
+        raise ValueError(
+            f"'matches' pattern {printable(pattern)!r} cannot be run by the regular-expression engine "
+            f"(RE2: {reason}); look-ahead (?=…), look-behind (?<=…) and back-references (\\1) are not "
+            "supported: rewrite the pattern without them, or use in/equals"
+        ) from None
 
 
 class Mapping(_Strict):
@@ -195,28 +254,96 @@ class Mapping(_Strict):
 def load_mapping(path: Path | str) -> Mapping:
     """Reads and validates a mapping file; all problems are reported together."""
     path = Path(path)
+    if path.is_dir():
+        raise MappingError(str(path), ["is a directory; give the path of the YAML mapping file"])
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise MappingError(str(path), [f"cannot read the file: {exc.strerror}"]) from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise MappingError(str(path), ["the file is saved as UTF-16; save the mapping as UTF-8"])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise MappingError(
+            str(path),
+            [
+                f"line {line}: byte 0x{data[exc.start]:02x} is not UTF-8 (the file was saved as Latin-1 or "
+                "Windows-1252?); save the mapping as UTF-8"
+            ],
+        ) from None
     return parse_mapping(text, str(path))
 
 
 def parse_mapping(text: str, name: str = "<mapping>") -> Mapping:
     """Validates mapping text; ``name`` is used in messages."""
     try:
-        data = yaml.safe_load(text)
+        _check_shape(text, name)
         tree = yaml.compose(text)
+        _check_duplicate_keys(tree, name)
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
-        raise MappingError(name, [f"{where}not valid YAML ({getattr(exc, 'problem', exc)})"]) from None
+        problem = printable(str(getattr(exc, "problem", None) or exc), 300)
+        raise MappingError(name, [f"{where}not valid YAML ({problem})"]) from None
+    except RecursionError:  # a shape _check_shape did not foresee: refused all the same
+        raise MappingError(name, [f"nested too deeply (a mapping needs at most {MAX_DEPTH} levels)"]) from None
     if not isinstance(data, dict):
         raise MappingError(name, ["the mapping must be a YAML mapping with at least 'fields' and 'groups'"])
     try:
         return Mapping.model_validate(data)
     except ValidationError as exc:
         raise MappingError(name, [_describe(err, tree) for err in exc.errors()]) from None
+
+
+def _check_shape(text: str, name: str) -> None:
+    """Refuses nesting deeper than MAX_DEPTH and more than MAX_ALIASES aliases, reading the
+    YAML as a flat stream of events (the parser keeps its own stack; the builder recurses)."""
+    depth = aliases = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1 if event.start_mark is not None else 0
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise MappingError(
+                    name, [f"line {line}: nested more than {MAX_DEPTH} levels deep; a mapping needs four at most"]
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+        elif isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                raise MappingError(name, [f"line {line}: more than {MAX_ALIASES} aliases (*name); write values out"])
+
+
+def _check_duplicate_keys(tree: yaml.Node | None, name: str) -> None:
+    """A key given twice in one YAML mapping: YAML keeps the last silently; we refuse."""
+    problems = []
+    pending = [tree] if tree is not None else []
+    seen: set[int] = set()  # an alias is the same node again: visit it once, or a bomb explodes here
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first_line: dict[str, int] = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    line = key.start_mark.line + 1
+                    if key.value in first_line:
+                        problems.append(
+                            f"line {line}: key {printable(key.value)!r} appears twice in one mapping "
+                            f"(first on line {first_line[key.value]}); keep one"
+                        )
+                    first_line.setdefault(key.value, line)
+                pending.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend(node.value)
+    if problems:
+        raise MappingError(name, sorted(problems, key=lambda p: int(p.split(":")[0].removeprefix("line "))))
 
 
 def _describe(err: Any, tree: yaml.Node | None) -> str:

@@ -44,7 +44,15 @@ _PY_CONTROL = re.compile(_CONTROL)
 # (the C0 characters in it are removed as controls first) for the Arrow passes.
 _SPACE = r"[\s\pZ\x{85}]"
 _OTHER_SPACE = r"[\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
-_NEEDS_CLEANING = rf"[\x00-\x1f\x7f]|{_OTHER_SPACE}|  |^ | $"
+# Invisible format characters a CRM cell picks up from pasted text: byte-order mark,
+# zero-width space, word joiner, direction marks, embeddings, overrides and isolates.
+# Unseen, they make two names that look the same ("G0" and "\ufeffG0") differ. Zero-width
+# (non-)joiners are kept in text, where some scripts and emoji need them.
+_FORMAT = r"[\x{200b}\x{200e}\x{200f}\x{2060}\x{feff}\x{61c}\x{202a}-\x{202e}\x{2066}-\x{2069}]"
+_PY_FORMAT = re.compile("[\u200b\u200e\u200f\u2060\ufeff\u061c\u202a-\u202e\u2066-\u2069]")
+# Group names drop the joiners too: a name is an identifier, not prose.
+_PY_JOINERS = re.compile("[\u200c\u200d]")
+_NEEDS_CLEANING = rf"[\x00-\x1f\x7f]|{_OTHER_SPACE}|{_FORMAT}|  |^ | $"
 _PY_SPACES = re.compile(r"\s+")
 
 MOBILE = "mobile"
@@ -200,10 +208,10 @@ def _normalize_exactly(values: pa.Array, region: str) -> tuple[pa.Array, pa.Arra
 
 
 def normalize_text(value: object) -> str:
-    """Trims, collapses inner whitespace and drops control characters."""
+    """Trims, collapses inner whitespace and drops control and invisible format characters."""
     if value is None or (isinstance(value, float) and value != value):
         return ""
-    text = _PY_CONTROL.sub("", str(value))
+    text = _PY_FORMAT.sub("", _PY_CONTROL.sub("", str(value)))
     return _PY_SPACES.sub(" ", text).strip()
 
 
@@ -219,7 +227,7 @@ def clean_text_array(array: pa.Array) -> pa.Array:
     """:func:`normalize_text` over an Arrow string array (RE2)."""
     # Most CRM columns are clean: one search decides whether the three rewrites are needed.
     if pc.any(pc.match_substring_regex(array, _NEEDS_CLEANING)).as_py():
-        array = pc.replace_substring_regex(array, _CONTROL, "")
+        array = pc.replace_substring_regex(array, f"{_CONTROL}|{_FORMAT}", "")
         array = pc.replace_substring_regex(array, _SPACE + "+", " ")
         array = pc.utf8_trim_whitespace(array)
     return array
@@ -266,6 +274,12 @@ def datea_column(values: pd.Series, fmt: str | None) -> pd.Series:
     return pd.Series(result, index=values.index, dtype=object)
 
 
+def strip_invisible(text: str) -> str:
+    """``text`` without the invisible format characters, joiners included."""
+    return _PY_JOINERS.sub("", _PY_FORMAT.sub("", text))
+
+
 def normalize_group(name: str) -> str:
-    """A group name as the tool sends it: trimmed, inner whitespace collapsed."""
-    return normalize_text(name)
+    """A group name as the tool sends it: trimmed, inner whitespace collapsed, no invisible
+    characters (a BOM or zero-width space would otherwise make a second, look-alike group)."""
+    return normalize_text(_PY_JOINERS.sub("", name))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sms123_sync.mapping.desired import DesiredResult, build_desired
+from sms123_sync.mapping.desired import DesiredResult, build_desired, require_usable
 from sms123_sync.mapping.model import check_columns, load_mapping
 from sms123_sync.sources.files import read_source
 
@@ -19,3 +19,10 @@ def read_desired(source: Path | str, mapping_path: Path | str) -> DesiredResult:
     table = read_source(source, mapping.source)
     check_columns(mapping, table.columns, str(source), str(mapping_path))
     return build_desired(table, mapping)
+
+
+def read_plannable(source: Path | str, mapping_path: Path | str) -> DesiredResult:
+    """:func:`read_desired`, refusing (InputError) an export whose every row was rejected:
+    what ``plan`` and ``sync`` read. ``validate`` reads with :func:`read_desired`, so it can
+    still list the rejects of such an export."""
+    return require_usable(read_desired(source, mapping_path), str(source))

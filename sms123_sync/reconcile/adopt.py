@@ -14,6 +14,7 @@ import pandas as pd
 from sms123_sync.contact import FIELD_NAMES
 from sms123_sync.errors import InputError
 from sms123_sync.mapping.normalize import normalize_phone
+from sms123_sync.mapping.problems import quote
 from sms123_sync.reconcile.state import StateStore
 from sms123_sync.sources.files import read_source
 
@@ -33,7 +34,7 @@ def import_existing(source: Path, state: Path, *, group: str | None = None, regi
         phone = normalize_phone(str(record["numero"]), region)
         if phone is None:
             raise InputError(
-                f"{source}, row {table.row_number(position)}, column 'numero', value {record['numero']!r}: "
+                f"{source}, row {table.row_number(position)}, column 'numero', value {quote(str(record['numero']))}: "
                 "not a valid phone number; fix or remove the row"
             )
         rows.append(

@@ -15,10 +15,11 @@ from pathlib import Path
 from sms123_sync.api.client import Client
 from sms123_sync.api.connection import ConnectionSettings, connect
 from sms123_sync.mapping.desired import DesiredResult
-from sms123_sync.mapping.pipeline import read_desired
+from sms123_sync.mapping.pipeline import read_plannable
 from sms123_sync.reconcile.apply import Applier, ApplyOptions, Outcome, RunResult
 from sms123_sync.reconcile.plan import Operation, Plan, PlanOptions, check_guard, plan_changes
 from sms123_sync.reconcile.state import StateStore
+from sms123_sync.sources.files import require_file
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,9 @@ class SyncReport:
 
 def file_hash(path: Path | str) -> str:
     digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
+    # The CLI hashes the export and the mapping before reading them: a missing path or
+    # a directory must give the same one-line InputError as reading would.
+    with require_file(path).open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
@@ -47,7 +50,7 @@ def file_hash(path: Path | str) -> str:
 
 def make_plan(source: Path, mapping: Path, state: Path, options: PlanOptions) -> tuple[DesiredResult, Plan]:
     """The plan for ``source`` against ``state``; no network, no change to the state."""
-    desired = read_desired(source, mapping)
+    desired = read_plannable(source, mapping)
     store = StateStore(state)
     try:
         plan = plan_changes(desired.state, store.load())
@@ -76,7 +79,7 @@ def run_sync(
     """
     plan_options = plan_options or PlanOptions()
     apply_options = apply_options or ApplyOptions()
-    desired = read_desired(source, mapping)
+    desired = read_plannable(source, mapping)
     store = StateStore(state)
     store.acquire()
     try:
