@@ -64,6 +64,48 @@ _MIGRATIONS: dict[int, str] = {
 }
 
 
+# SQLite's primary result codes (the low byte of ``sqlite_errorcode``) → what the user
+# can do about it. Anything else reads as damage.
+_SQLITE_READONLY = 8
+_SQLITE_CANTOPEN = 14
+_SQLITE_FULL = 13
+_DAMAGED_ADVICE = (
+    "restore it from a backup, or move it away: the next sync then re-adds every contact"
+    " (the API answers 'already there') and deletes nothing it does not know"
+)
+_STATE_ADVICE: dict[int, str] = {
+    _SQLITE_READONLY: "the state file cannot be written; let this user write it and its folder, or pass --state",
+    _SQLITE_CANTOPEN: "the state file cannot be opened; check it and its folder are writable, or pass --state",
+    _SQLITE_FULL: "the state file cannot grow: the disk is full; free some space and run again",
+}
+# Errors of the SQLite libraries the store reads through; all mean the file is at fault.
+_DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.DatabaseError, adbc_sqlite.DatabaseError)
+
+
+def state_error(path: Path, exc: Exception) -> StateError:
+    """A StateError naming the file, what SQLite said and what to do about it."""
+    primary = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    advice = _STATE_ADVICE.get(primary, f"not a usable state file (damaged, or not one); {_DAMAGED_ADVICE}")
+    return StateError(f"{path}: {advice} ({exc})")
+
+
+def state_error_of(exc: BaseException) -> StateError | None:
+    """The StateError for a SQLite failure that escaped a StateStore method, else None.
+
+    The last net of the command line: a method without :meth:`StateStore.guard` still
+    gets its file named, found in the frames the error passed through.
+    """
+    if not isinstance(exc, _DATABASE_ERRORS):
+        return None
+    tb = exc.__traceback__
+    while tb is not None:
+        owner = tb.tb_frame.f_locals.get("self")
+        if isinstance(owner, StateStore):
+            return state_error(owner.path, exc)
+        tb = tb.tb_next
+    return None
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -85,18 +127,43 @@ class StateStore:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not self.path.exists():
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        if self.path.is_dir():
+            raise StateError(f"{self.path}: is a folder, not a state file; pass --state with a file path")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        except OSError as exc:
+            raise StateError(
+                f"{self.path}: cannot create the state file ({exc.strerror}); pass --state with a writable path"
+            ) from None
+        self._lock = threading.Lock()
+        self._lock_file: int | None = None
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise state_error(self.path, exc) from None
+        try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._upgrade()
-        except sqlite3.DatabaseError as exc:
-            raise StateError(f"{self.path}: not a usable state file ({exc})") from None
-        self._lock = threading.Lock()
-        self._lock_file: int | None = None
+        except BaseException as exc:
+            self._db.close()
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise state_error(self.path, exc) from None
+            raise
+
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """Turns a SQLite failure inside the block into a StateError naming this file.
+
+        A damaged page is only met when a query reaches it, so every reader and writer
+        runs under this guard, not only the opening of the file.
+        """
+        try:
+            yield
+        except _DATABASE_ERRORS as exc:
+            raise state_error(self.path, exc) from None
 
     def _upgrade(self) -> None:
         """Creates a new file at the latest schema, or brings an older one up to it.
@@ -128,10 +195,23 @@ class StateStore:
             raise
 
     def _stored_version(self) -> int | None:
-        """The schema version the file records; None for a new (empty) file."""
+        """The schema version the file records; None for a new (empty) file.
+
+        Only the whole numbers this tool wrote are accepted: '2.1' or 0 mean the file was
+        edited or written by something else, and migrating it would guess.
+        """
         has_meta = self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
         row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() if has_meta else None
-        return int(row[0]) if row else None
+        if row is None:
+            return None
+        text = str(row[0]).strip()
+        if not (text.isascii() and text.isdigit() and int(text) >= 1):
+            raise StateError(
+                f"{self.path}: records schema version {str(row[0])[:20]!r}, which sms123-sync never writes"
+                f" (versions are whole numbers from 1 to {SCHEMA_VERSION}); the file was changed by another"
+                f" program: {_DAMAGED_ADVICE}"
+            )
+        return int(text)
 
     def _run_script(self, script: str) -> None:
         """Statements one by one: executescript would commit the open transaction first."""
@@ -143,6 +223,14 @@ class StateStore:
         self.release()
         self._db.close()
 
+    def lock_path(self) -> Path:
+        """The lock file, named after the resolved state path.
+
+        A symlink or a relative spelling of the same file must meet the same lock.
+        """
+        real = self.path.resolve()
+        return real.with_suffix(real.suffix + ".lock")
+
     def _meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
@@ -151,8 +239,13 @@ class StateStore:
 
     def acquire(self) -> None:
         """Takes the run lock or raises LockError naming the holder."""
-        path = self.path.with_suffix(self.path.suffix + ".lock")
-        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fd = os.open(self.lock_path(), os.O_CREAT | os.O_RDWR, 0o600)
+        except OSError as exc:
+            raise StateError(
+                f"{self.path}: cannot create its lock file {self.lock_path()} ({exc.strerror});"
+                " make the folder writable or pass --state"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -170,13 +263,26 @@ class StateStore:
             self._lock_file = None
 
     @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Holds the run lock for the block, unless this store holds it already."""
+        if self._lock_file is not None:
+            yield
+            return
+        self.acquire()
+        try:
+            yield
+        finally:
+            self.release()
+
+    @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self._lock, self.guard():
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
 
@@ -286,23 +392,30 @@ class StateStore:
 
     def open_entries(self) -> list[tuple[int, dict[str, Any]]]:
         """Operations journaled but never concluded (the process died mid-call)."""
-        rows = self._db.execute("SELECT id, op FROM journal WHERE status = 'pending' ORDER BY id").fetchall()
+        with self.guard():
+            rows = self._db.execute("SELECT id, op FROM journal WHERE status = 'pending' ORDER BY id").fetchall()
         return [(int(i), json.loads(op)) for i, op in rows]
 
+    _RUN_COLUMNS = "id, started, ended, command, source, mode, counts, exit_code"
+
     def runs(self, limit: int = 50) -> list[dict[str, Any]]:
-        cur = self._db.execute(
-            "SELECT id, started, ended, command, source, mode, counts, exit_code FROM runs ORDER BY id DESC LIMIT ?",
-            (limit,),
-        )
-        cols = [c[0] for c in cur.description]
-        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+        return self._rows(f"SELECT {self._RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?", (limit,))
+
+    def run(self, run_id: int) -> dict[str, Any] | None:
+        """One run by its id (the primary key: no scan of the history)."""
+        rows = self._rows(f"SELECT {self._RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,))
+        return rows[0] if rows else None
 
     def journal_of(self, run_id: int) -> list[dict[str, Any]]:
-        cur = self._db.execute(
+        return self._rows(
             "SELECT id, op, status, code, meaning, attempts FROM journal WHERE run_id = ? ORDER BY id", (run_id,)
         )
-        cols = [c[0] for c in cur.description]
-        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    def _rows(self, query: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+        with self.guard():
+            cur = self._db.execute(query, params)
+            cols = [c[0] for c in cur.description]
+            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
     # -- import / export / reset ----------------------------------------------------
 
@@ -320,7 +433,7 @@ class StateStore:
         rows["fhash"] = fields_hash(rows)
         columns = ["grp", "numero", "key", *FIELD_NAMES, "fhash"]
         records = rows[columns].astype(object).itertuples(index=False, name=None)
-        with self._tx() as db:
+        with self._locked(), self._tx() as db:
             db.executemany("INSERT OR IGNORE INTO groups VALUES (?, ?)", [(g, origin) for g in rows["grp"].unique()])
             db.executemany(
                 f"INSERT OR REPLACE INTO memberships ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
@@ -329,10 +442,12 @@ class StateStore:
         return len(rows)
 
     def export_members(self) -> pd.DataFrame:
-        known = self.load().memberships.rename(columns={"grp": "groupe"})
+        with self.guard():
+            known = self.load().memberships.rename(columns={"grp": "groupe"})
         return known.drop(columns=["fhash"])
 
     def reset(self) -> None:
-        with self._tx() as db:
+        """Forgets everything; refused (LockError) while a sync holds the file."""
+        with self._locked(), self._tx() as db:
             for table in ("groups", "memberships", "journal", "runs"):
                 db.execute(f"DELETE FROM {table}")
