@@ -64,6 +64,8 @@ _JSON_DONE = "sms123.json_done"
 _SECRETS = "sms123.secrets"
 _LOG_FILE = "sms123.log_file"
 _LOG_HANDLER = "sms123.log_handler"
+# An unexpected error's message is cut to this length on the terminal (the trace file has it all).
+_MAX_SHOWN = 300
 
 
 class _Cli(click.Group):
@@ -133,7 +135,9 @@ def _internal_error(ctx: click.Context, exc: Exception) -> NoReturn:
     else:
         where = _save_crash(trace)
     saved = f"full trace in {where}" if where is not None else "the trace could not be saved"
-    _fail(ctx, f"internal error: {type(exc).__name__}: {exc} — {saved}", EXIT_INTERNAL)
+    text = str(exc)
+    text = text if len(text) <= _MAX_SHOWN else text[:_MAX_SHOWN] + "…"
+    _fail(ctx, f"internal error: {type(exc).__name__}: {text} — {saved}", EXIT_INTERNAL)
 
 
 def _save_crash(trace: str) -> Path | None:

@@ -563,7 +563,11 @@ class Sandbox:
         self.calls: dict[Endpoint, int] = dict.fromkeys(Endpoint, 0)
         self._count_lock = threading.Lock()
         bare = host.strip("[]")
-        self._server = (_Server6 if ":" in bare else _Server)((bare, port), _Handler)
+        try:
+            self._server = (_Server6 if ":" in bare else _Server)((bare, port), _Handler)
+        except OSError as exc:  # port taken, address not on this machine: the user's to fix
+            self.store.close()
+            raise InputError(f"the sandbox cannot listen on {host} port {port} ({exc.strerror or exc})") from None
         self._server.sandbox = self
         self._thread: threading.Thread | None = None
 

@@ -159,3 +159,11 @@ def test_sandbox_listens_on_ipv6_loopback(tmp_path: Path) -> None:
         assert server.url.startswith("http://[::1]:")
         result = _invoke("balance", "--base-url", server.url, "--user", DEFAULT_USER, "--api-key", DEFAULT_KEY)
     assert result.exit_code == 0, result.output
+
+
+def test_sandbox_serve_on_a_taken_port_is_an_input_error(tmp_path: Path) -> None:
+    with Sandbox(tmp_path / "a.sqlite") as taken:
+        port = taken.url.rsplit(":", 1)[1].split("/")[0]
+        result = _invoke("sandbox", "serve", "--port", port, "--data", str(tmp_path / "b.sqlite"))
+    assert result.exit_code == 2, result.output
+    assert f"cannot listen on 127.0.0.1 port {port}" in result.output
