@@ -66,6 +66,7 @@ _MIGRATIONS: dict[int, str] = {
 
 # SQLite's primary result codes (the low byte of ``sqlite_errorcode``) → what the user
 # can do about it. Anything else reads as damage.
+_SQLITE_BUSY = 5
 _SQLITE_READONLY = 8
 _SQLITE_CANTOPEN = 14
 _SQLITE_FULL = 13
@@ -77,12 +78,24 @@ _STATE_ADVICE: dict[int, str] = {
     _SQLITE_READONLY: "the state file cannot be written; let this user write it and its folder, or pass --state",
     _SQLITE_CANTOPEN: "the state file cannot be opened; check it and its folder are writable, or pass --state",
     _SQLITE_FULL: "the state file cannot grow: the disk is full; free some space and run again",
+    _SQLITE_BUSY: "the state file is busy: another program keeps it open for writing; run again when it is done",
 }
-# Errors of the SQLite libraries the store reads through; all mean the file is at fault.
+# Errors of the SQLite libraries the store reads through that mean the file is at fault;
+# a constraint or misuse error is a bug of ours and stays an internal error.
 _DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.DatabaseError, adbc_sqlite.DatabaseError)
+_OUR_BUGS: tuple[type[Exception], ...] = (
+    sqlite3.IntegrityError,
+    sqlite3.ProgrammingError,
+    sqlite3.DataError,
+    sqlite3.NotSupportedError,
+)
 
 
-def state_error(path: Path, exc: Exception) -> StateError:
+def _file_fault(exc: BaseException) -> bool:
+    return isinstance(exc, _DATABASE_ERRORS) and not isinstance(exc, _OUR_BUGS)
+
+
+def state_error(path: Path, exc: BaseException) -> StateError:
     """A StateError naming the file, what SQLite said and what to do about it."""
     primary = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
     advice = _STATE_ADVICE.get(primary, f"not a usable state file (damaged, or not one); {_DAMAGED_ADVICE}")
@@ -95,7 +108,7 @@ def state_error_of(exc: BaseException) -> StateError | None:
     The last net of the command line: a method without :meth:`StateStore.guard` still
     gets its file named, found in the frames the error passed through.
     """
-    if not isinstance(exc, _DATABASE_ERRORS):
+    if not _file_fault(exc):
         return None
     tb = exc.__traceback__
     while tb is not None:
@@ -149,7 +162,7 @@ class StateStore:
             self._upgrade()
         except BaseException as exc:
             self._db.close()
-            if isinstance(exc, sqlite3.DatabaseError):
+            if _file_fault(exc):
                 raise state_error(self.path, exc) from None
             raise
 
@@ -163,6 +176,8 @@ class StateStore:
         try:
             yield
         except _DATABASE_ERRORS as exc:
+            if not _file_fault(exc):
+                raise
             raise state_error(self.path, exc) from None
 
     def _upgrade(self) -> None:

@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result
 
 from sms123_sync.cli import cli
 from sms123_sync.sandbox import DEFAULT_KEY, DEFAULT_USER, Sandbox
+from sms123_sync.state import StateStore
 
 MAPPING = "identity: Id\nfields: {numero: Tel, nom: Nom}\ngroups: {column: G}\n"
 # As root, file modes do not bite: the command runs without the capability that
@@ -105,3 +106,14 @@ def test_read_only_state_is_named(synced: Path, sandbox: Sandbox) -> None:
     assert "Traceback" not in output
     assert f"{STATE}: the state file cannot be written" in output, output
     assert sandbox.total_calls() == 0  # refused before any call
+
+
+def test_a_constraint_error_is_a_bug_not_a_damaged_file(tmp_path: Path) -> None:
+    """Only faults of the file become StateError: our own misuse must stay visible as such."""
+    store = StateStore(tmp_path / "s.sqlite")
+    try:
+        with pytest.raises(sqlite3.IntegrityError), store.change() as db:
+            db.execute("INSERT INTO groups VALUES ('A', NULL)")
+        assert store.load().groups == {}  # rolled back
+    finally:
+        store.close()
