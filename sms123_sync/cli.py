@@ -2,7 +2,8 @@
 
 No business logic lives here: every command is one call into the library, and every
 library error becomes a message and its exit code (docs/design.md, "Exit codes": 0 done, 1 partly
-failed, 2 usage/input, 3 refused by a guard, 4 authentication/account).
+failed, 2 usage/input, 3 refused by a guard, 4 authentication/account; 70 an
+unexpected error, its trace saved to a file, never printed).
 """
 
 from __future__ import annotations
@@ -10,39 +11,46 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
+import stat
 import sys
+import tempfile
+import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from sms123_sync import __version__
 from sms123_sync.api.client import RetryPolicy
 from sms123_sync.api.connection import WORK_DIR, ConnectionSettings, connect
 from sms123_sync.api.send import parse_when, prepare_send, send_sms
 from sms123_sync.api.wire import WireFormat
-from sms123_sync.errors import Sms123Error
-from sms123_sync.logs import setup_logging
+from sms123_sync.errors import EXIT_INTERNAL, InputError, Sms123Error
+from sms123_sync.files import open_private, output_problem
+from sms123_sync.logs import redact, setup_logging, stop_logging
 from sms123_sync.mapping.pipeline import read_desired
 from sms123_sync.reconcile.adopt import import_existing
 from sms123_sync.reconcile.apply import ApplyOptions
 from sms123_sync.reconcile.plan import Plan, PlanOptions, parse_max_delete
-from sms123_sync.reconcile.state import DEFAULT_STATE, StateStore
+from sms123_sync.reconcile.state import DEFAULT_STATE, StateStore, state_error_of
 from sms123_sync.reconcile.sync import file_hash, make_plan, run_sync
 from sms123_sync.reports import terminal as render
 from sms123_sync.reports.document import (
     journal_document,
     plan_document,
+    prepare_reports,
     summary,
     sync_document,
     write_problems_csv,
     write_reports,
 )
-from sms123_sync.sandbox.server import Account, Faults, Sandbox
+from sms123_sync.sandbox.server import Account, Faults, Sandbox, check_listen
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("sms123_sync")
@@ -51,18 +59,100 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+# What the running command told the error handler, in the context's shared ``meta``.
+_AS_JSON = "sms123.as_json"
+_JSON_DONE = "sms123.json_done"
+_SECRETS = "sms123.secrets"
+_LOG_FILE = "sms123.log_file"
+_LOG_HANDLER = "sms123.log_handler"
+# An unexpected error's message is cut to this length on the terminal (the trace file has it all).
+_MAX_SHOWN = 300
+
+
 class _Cli(click.Group):
-    """Turns library errors into a one-line message and the documented exit code."""
+    """Turns every error into one line and the documented exit code; no traceback.
+
+    Errors reach ``--log-file`` too, and ``--json`` still prints one summary object.
+    An unexpected exception (a bug) prints one line and saves its trace to the log
+    file, or to ``.sms123-sync/crash-….log``; the exit code is EXIT_INTERNAL (70).
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except (click.exceptions.Exit, click.Abort):
+            raise
+        except click.ClickException as exc:
+            _record_failure(ctx, exc.format_message(), exc.exit_code)
+            raise
         except Sms123Error as exc:
-            err.print(f"[bold red]error:[/] {exc}", markup=True)
-            ctx.exit(exc.exit_code)
+            _fail(ctx, str(exc), exc.exit_code)
         except KeyboardInterrupt:
             err.print("interrupted")
             ctx.exit(130)
+        except Exception as exc:
+            known = state_error_of(exc)
+            if known is not None:
+                _fail(ctx, str(known), known.exit_code)
+            _internal_error(ctx, exc)
+        finally:
+            stop_logging(ctx.meta.pop(_LOG_HANDLER, None))
+
+
+def _record_failure(ctx: click.Context, message: str, code: int) -> str:
+    """Logs a failure and prints the ``--json`` error summary; returns the redacted text."""
+    message = redact(message, ctx.meta.get(_SECRETS, ()))
+    _log_error(ctx, f"{message} (exit code {code})")
+    if ctx.meta.get(_AS_JSON) and not ctx.meta.get(_JSON_DONE):
+        ctx.meta[_JSON_DONE] = True
+        click.echo(json.dumps({**summary_error(message), "exit_code": code}, ensure_ascii=False))
+    return message
+
+
+def _log_error(ctx: click.Context, message: str) -> None:
+    """To ``--log-file`` only: without one, Python's fallback would print it a second time."""
+    if ctx.meta.get(_LOG_HANDLER) is not None:
+        log.error("%s", message)
+
+
+def summary_error(message: str) -> dict[str, Any]:
+    """The ``--json`` summary of a run that failed before it had a report."""
+    return {"schema": "sms123-sync/summary", "version": 1, "error": message}
+
+
+def _fail(ctx: click.Context, message: str, code: int) -> NoReturn:
+    message = _record_failure(ctx, message, code)
+    err.print(Text.assemble(("error:", "bold red"), " ", message))
+    ctx.exit(code)
+
+
+def _internal_error(ctx: click.Context, exc: Exception) -> NoReturn:
+    """One line for the user; the whole (redacted) trace in the log or a crash file."""
+    secrets = ctx.meta.get(_SECRETS, ())
+    trace = redact("".join(traceback.format_exception(exc)), secrets)
+    where = ctx.meta.get(_LOG_FILE) if ctx.meta.get(_LOG_HANDLER) is not None else None
+    if where is not None:
+        _log_error(ctx, f"internal error, full trace:\n{trace}")
+    else:
+        where = _save_crash(trace)
+    saved = f"full trace in {where}" if where is not None else "the trace could not be saved"
+    text = str(exc)
+    text = text if len(text) <= _MAX_SHOWN else text[:_MAX_SHOWN] + "…"
+    _fail(ctx, f"internal error: {type(exc).__name__}: {text} — {saved}", EXIT_INTERNAL)
+
+
+def _save_crash(trace: str) -> Path | None:
+    """Writes ``trace`` to a new 0600 file under the work folder (else the temp folder)."""
+    name = f"crash-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    for folder in (WORK_DIR, Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with open_private(folder / name, "w", encoding="utf-8") as handle:
+                handle.write(trace)
+        except OSError:
+            continue
+        return folder / name
+    return None
 
 
 def connection_options(func: F) -> F:
@@ -71,7 +161,15 @@ def connection_options(func: F) -> F:
         click.option("--base-url", envvar="SMS123_BASE_URL", help="API base URL (default: the real 123-SMS API)."),
         click.option("--user", envvar="SMS123_USER", help="Account user/email [env SMS123_USER]."),
         click.option(
-            "--api-key", envvar="SMS123_API_KEY", help="API key (cleAPI) [env SMS123_API_KEY]; prefer the env."
+            "--api-key",
+            envvar="SMS123_API_KEY",
+            help="API key (cleAPI) [env SMS123_API_KEY]. Other users of the machine see it in `ps`:"
+            " prefer the env or --api-key-file.",
+        ),
+        click.option(
+            "--api-key-file",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Read the API key from this file (one line; keep it chmod 600: a warning otherwise).",
         ),
         click.option(
             "--wire-format",
@@ -92,20 +190,51 @@ def connection_options(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        api_key, key_file = kwargs.pop("api_key"), kwargs.pop("api_key_file")
+        if key_file is not None:
+            source = click.get_current_context().get_parameter_source("api_key")
+            if source is click.core.ParameterSource.COMMANDLINE:
+                raise click.UsageError("give --api-key or --api-key-file, not both")
+            api_key = read_key_file(key_file)
         kwargs["connection"] = ConnectionSettings(
             user=kwargs.pop("user"),
-            api_key=kwargs.pop("api_key"),
+            api_key=api_key,
             base_url=kwargs.pop("base_url"),
             wire_format=WireFormat(kwargs.pop("wire_format")),
             timeout=kwargs.pop("timeout"),
             retry=RetryPolicy(attempts=kwargs.pop("retries")),
             sandbox=kwargs.pop("use_sandbox"),
         )
+        click.get_current_context().meta[_SECRETS] = kwargs["connection"].credentials().secrets()
         return func(*args, **kwargs)
 
     for option in reversed(options):
         wrapper = option(wrapper)
     return wrapper  # type: ignore[return-value]
+
+
+def read_key_file(path: Path) -> str:
+    """The API key held in ``path``: one line, its newline stripped.
+
+    A file that group or others may read only warns (the key is still used): refusing
+    would break setups where a secret store mounts files 0644 in a private container.
+    """
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise InputError(f"--api-key-file {path}: cannot read it ({reason})") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        err.print(
+            f"warning: --api-key-file {path} can be read by other users (mode {stat.S_IMODE(mode):04o});"
+            f" run: chmod 600 {path}",
+            markup=False,
+        )
+    key = text.removesuffix("\n").removesuffix("\r")
+    if not key.strip() or any(c in key for c in "\r\n"):
+        raise InputError(f"--api-key-file {path}: must hold the API key alone, on one line")
+    return key
 
 
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
@@ -180,7 +309,17 @@ def sandbox() -> None:
 
 
 @sandbox.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind: loopback only (127.0.0.0/8, ::1, localhost) unless --insecure-listen.",
+)
+@click.option(
+    "--insecure-listen",
+    is_flag=True,
+    help="Allow a non-loopback --host: anyone who reaches it can use the key and read the account.",
+)
 @click.option("--port", type=int, default=8123, show_default=True, help="Port (0 picks a free one).")
 @click.option(
     "--data",
@@ -205,6 +344,7 @@ def sandbox() -> None:
 @click.option("--seed", type=int, help="Seed for the fault draws (repeatable runs).")
 def sandbox_serve(
     host: str,
+    insecure_listen: bool,
     port: int,
     data: Path,
     user: str,
@@ -220,7 +360,8 @@ def sandbox_serve(
     lost_answer_rate: float,
     seed: int | None,
 ) -> None:
-    """Run the sandbox server until interrupted."""
+    """Run the sandbox server until interrupted (on loopback only, by default)."""
+    check_listen(host, insecure_listen)
     faults = Faults(latency_ms, technical_rate, http500_rate, http429_rate, 0.05, drop_rate, lost_answer_rate)
     server = Sandbox(
         data,
@@ -232,7 +373,14 @@ def sandbox_serve(
         references=references,
         seed=seed,
         balance=initial_balance,
+        insecure_listen=insecure_listen,
     )
+    if insecure_listen:
+        err.print(
+            f"warning: the sandbox on {host} lets anyone who reaches it use the key and read every contact"
+            " (GET /_sandbox/state)",
+            markup=False,
+        )
     out.print(f"sandbox listening on {server.url} (data {data}); Ctrl-C to stop")
     sys.stdout.flush()
     server.serve_forever()
@@ -278,6 +426,8 @@ def sandbox_show(data: Path, as_json: bool) -> None:
 @click.option("--show", type=int, default=10, show_default=True, help="How many rejects and warnings to print.")
 def validate(source: Path, mapping_path: Path, rejects_path: Path | None, show: int) -> None:
     """Read SOURCE through the mapping and report what would be synced, without any call."""
+    if rejects_path is not None:
+        _check_output("--rejects", rejects_path)
     result = read_desired(source, mapping_path)
     render.print_stats(out, result.stats)
     render.print_problems(out, "rejected rows", result.rejects, str(source), show)
@@ -285,6 +435,13 @@ def validate(source: Path, mapping_path: Path, rejects_path: Path | None, show: 
     if rejects_path is not None:
         write_problems_csv(rejects_path, result.rejects)
         out.print(f"wrote {len(result.rejects)} reject(s) to {rejects_path}")
+
+
+def _check_output(option: str, path: Path) -> None:
+    """Refuses an output path that cannot be written, before any work is done."""
+    problem = output_problem(path)
+    if problem is not None:
+        raise InputError(f"{option} {path}: {problem}")
 
 
 def _plan_options(max_delete: str, allow_empty: bool) -> PlanOptions:
@@ -331,7 +488,23 @@ def sync_inputs(func: F) -> F:
 
 
 def report_options(func: F) -> F:
-    """--report, --json and --log-file, shared by plan and sync."""
+    """--report, --json and --log-file, shared by plan and sync.
+
+    Before the command runs: the log file is opened and every report path checked, so
+    a bad ``--report`` is refused before planning, not after applying. The command
+    receives the expanded report paths.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        meta = click.get_current_context().meta
+        meta[_AS_JSON] = kwargs["as_json"]
+        log_file = kwargs.pop("log_file")
+        meta[_LOG_FILE] = log_file
+        meta[_LOG_HANDLER] = setup_logging(log_file, meta.get(_SECRETS, ()))
+        kwargs["reports"] = prepare_reports(kwargs["reports"])
+        return func(*args, **kwargs)
+
     decorators = [
         click.option(
             "--report",
@@ -342,11 +515,13 @@ def report_options(func: F) -> F:
         click.option(
             "--json", "as_json", is_flag=True, help="Print one JSON summary on stdout and nothing else there."
         ),
-        click.option("--log-file", type=click.Path(path_type=Path), help="Append timestamped log lines to this file."),
+        click.option(
+            "--log-file", type=click.Path(path_type=Path), help="Append timestamped log lines to this file (0600)."
+        ),
     ]
     for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
+        wrapper = decorator(wrapper)
+    return wrapper  # type: ignore[return-value]
 
 
 def _human(as_json: bool) -> Console:
@@ -354,11 +529,28 @@ def _human(as_json: bool) -> Console:
     return err if as_json else out
 
 
-def _finish(document: dict[str, Any], reports: tuple[str, ...], as_json: bool) -> None:
-    for path in write_reports(reports, document):
-        _human(as_json).print(f"report written to {path}")
+def _finish(document: dict[str, Any], reports: list[Path], as_json: bool, exit_code: int = 0) -> int:
+    """Writes every report, then the summary; returns the exit code, 1 at least if a report failed.
+
+    A report that cannot be written does not stop the others, nor the summary.
+    """
+    written = write_reports(reports, document)
+    for path in written.paths:
+        _human(as_json).print(f"report written to {path}", markup=False)
+    for path, reason in written.failed:
+        message = f"report {path} could not be written: {reason}"
+        err.print(Text.assemble(("error:", "bold red"), " ", message))
+        _log_error(click.get_current_context(), message)
+    if written.failed:
+        exit_code = max(exit_code, 1)
     if as_json:
-        click.echo(json.dumps(summary(document), ensure_ascii=False))
+        ctx = click.get_current_context()
+        ctx.meta[_JSON_DONE] = True
+        result = {**summary(document), "exit_code": exit_code}
+        if written.failed:
+            result["failed_reports"] = [str(path) for path, _ in written.failed]
+        click.echo(json.dumps(result, ensure_ascii=False))
+    return exit_code
 
 
 def _run_info(source: Path, mapping_path: Path, state_path: Path, mode: str) -> dict[str, Any]:
@@ -383,12 +575,23 @@ def plan_command(
     max_delete: str,
     allow_empty: bool,
     verbose: bool,
-    reports: tuple[str, ...],
+    reports: list[Path],
     as_json: bool,
-    log_file: Path | None,
 ) -> None:
     """Show what a sync would change, without any API call."""
-    setup_logging(log_file)
+    _plan(source, mapping_path, state_path, max_delete, allow_empty, verbose, reports, as_json)
+
+
+def _plan(
+    source: Path,
+    mapping_path: Path,
+    state_path: Path,
+    max_delete: str,
+    allow_empty: bool,
+    verbose: bool,
+    reports: list[Path],
+    as_json: bool,
+) -> None:
     run = _run_info(source, mapping_path, state_path, "")
     desired, plan = make_plan(source, mapping_path, state_path, _plan_options(max_delete, allow_empty))
     console = _human(as_json)
@@ -396,7 +599,7 @@ def plan_command(
     render.print_problems(console, "rejected rows", desired.rejects, str(source), 10)
     render.print_plan(console, plan, None if verbose else 20)
     run["mode"] = desired.state.mode
-    _finish(plan_document(desired, plan, run), reports, as_json)
+    click.get_current_context().exit(_finish(plan_document(desired, plan, run), reports, as_json))
 
 
 @cli.command("sync")
@@ -418,28 +621,15 @@ def sync_command(
     yes: bool,
     concurrency: int,
     rate: float | None,
-    reports: tuple[str, ...],
+    reports: list[Path],
     as_json: bool,
-    log_file: Path | None,
     connection: ConnectionSettings,
 ) -> None:
     """Make the account's groups match SOURCE: plan, confirm, apply."""
     ctx = click.get_current_context()
     if dry_run:
-        ctx.invoke(
-            plan_command,
-            source=source,
-            mapping_path=mapping_path,
-            state_path=state_path,
-            max_delete=max_delete,
-            allow_empty=allow_empty,
-            verbose=verbose,
-            reports=reports,
-            as_json=as_json,
-            log_file=log_file,
-        )
+        _plan(source, mapping_path, state_path, max_delete, allow_empty, verbose, reports, as_json)
         return
-    setup_logging(log_file, connection.credentials().secrets())
     console = _human(as_json)
     if not yes and not sys.stdin.isatty():
         raise click.UsageError("no terminal to confirm on: pass --yes to apply without asking")
@@ -469,9 +659,9 @@ def sync_command(
     render.print_outcome(console, report)
     run["mode"] = report.desired.state.mode
     run["ended"] = datetime.now(UTC).isoformat(timespec="seconds")
-    _finish(sync_document(report, run), reports, as_json)
-    log.info("sync of %s ended with exit code %d", source, report.exit_code)
-    ctx.exit(report.exit_code)
+    exit_code = _finish(sync_document(report, run), reports, as_json, report.exit_code)
+    log.info("sync of %s ended with exit code %d", source, exit_code)
+    ctx.exit(exit_code)
 
 
 @cli.group(invoke_without_command=True)
@@ -496,9 +686,10 @@ def runs(ctx: click.Context, state_path: Path, limit: int) -> None:
 @click.pass_obj
 def runs_show(state_path: Path, run_id: int, reports: tuple[str, ...]) -> None:
     """One run's operations, failures and conflicts."""
+    paths = prepare_reports(reports)
     store = StateStore(state_path)
     try:
-        run = next((r for r in store.runs(10_000) if r["id"] == run_id), None)
+        run = store.run(run_id)
         if run is None:
             raise click.UsageError(f"no run {run_id} in {state_path}")
         journal = store.journal_of(run_id)
@@ -506,7 +697,7 @@ def runs_show(state_path: Path, run_id: int, reports: tuple[str, ...]) -> None:
         store.close()
     document = journal_document({k: run[k] for k in ("id", "started", "ended", "source", "mode", "exit_code")}, journal)
     render.print_journal(out, run, document)
-    _finish(document, reports, False)
+    click.get_current_context().exit(_finish(document, paths, False))
 
 
 @cli.group()
@@ -530,13 +721,16 @@ def state_show(state_path: Path) -> None:
 @click.argument("target", type=click.Path(path_type=Path))
 @_state_option
 def state_export(target: Path, state_path: Path) -> None:
-    """Write the known memberships to a CSV."""
+    """Write the known memberships to a CSV (created 0600: it holds names and numbers)."""
+    _check_output("state export", target)
     store = StateStore(state_path)
     try:
         frame = store.export_members()
     finally:
         store.close()
-    frame.to_csv(target, sep=";", index=False, encoding="utf-8-sig")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open_private(target, "w", encoding="utf-8-sig", newline="") as handle:
+        frame.to_csv(handle, sep=";", index=False)
     out.print(f"wrote {len(frame)} membership(s) to {target}")
 
 

@@ -115,3 +115,9 @@ class RejectedError(ApiError):
 
 class ProtocolError(ApiError):
     """The answer was not a code this client knows how to read."""
+
+
+# The exit code of an unexpected error (a bug, not the user's input): one line on stderr
+# and the full trace in a file. 70 is EX_SOFTWARE in sysexits.h; a code of its own lets
+# monitoring tell a crash from a run where some operations failed (1).
+EXIT_INTERNAL = 70

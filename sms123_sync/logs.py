@@ -1,7 +1,8 @@
 """Log setup for unattended runs: timestamped lines, secrets redacted.
 
 Credentials never reach a log line: the client never logs request bodies, and this
-filter replaces any known secret that a message might still carry.
+filter replaces any known secret that a message might still carry. The log file is
+created 0600: it names files, groups and numbers.
 """
 
 from __future__ import annotations
@@ -10,30 +11,63 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
+from sms123_sync.errors import InputError
+from sms123_sync.files import open_private, output_problem
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every non-empty secret replaced by ``***``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
 
 class RedactSecrets(logging.Filter):
-    """Replaces each secret in a record's final message with ``***``."""
+    """Replaces each secret in a record's final message (and trace) with ``***``."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
         self.secrets = tuple(s for s in secrets if s)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        for secret in self.secrets:
-            message = message.replace(secret, "***")
-        record.msg, record.args = message, None
+        record.msg, record.args = redact(record.getMessage(), self.secrets), None
+        if record.exc_info:
+            # Format the trace here, redacted; the handler then uses this text as is.
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info), self.secrets)
+            record.exc_info = None
         return True
 
 
-def setup_logging(log_file: Path | None, secrets: Iterable[str] = ()) -> None:
-    """Sends the package's INFO log to ``log_file`` with timestamps, when given."""
+def setup_logging(log_file: Path | None, secrets: Iterable[str] = ()) -> logging.Handler | None:
+    """Sends the package's INFO log to ``log_file`` with timestamps, when given.
+
+    Returns the handler, for :func:`stop_logging` at the end of the command.
+    """
     if log_file is None:
-        return
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(log_file, encoding="utf-8")
+        return None
+    problem = output_problem(log_file)
+    if problem is not None:
+        raise InputError(f"--log-file {log_file}: {problem}")
+    try:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        stream = open_private(log_file, "a", encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"--log-file {log_file}: cannot write ({exc.strerror})") from None
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets(secrets))
     logger = logging.getLogger("sms123_sync")
     logger.setLevel(logging.INFO)
     logger.addHandler(handler)
+    return handler
+
+
+def stop_logging(handler: logging.Handler | None) -> None:
+    """Detaches and closes a handler from :func:`setup_logging` (and its file)."""
+    if handler is None:
+        return
+    logging.getLogger("sms123_sync").removeHandler(handler)
+    handler.close()
+    if isinstance(handler, logging.StreamHandler):
+        handler.stream.close()

@@ -89,6 +89,61 @@ def _file_id(path: Path) -> tuple[int, int]:
     return stat.st_dev, stat.st_ino
 
 
+# SQLite's primary result codes (the low byte of ``sqlite_errorcode``) → what the user
+# can do about it. Anything else reads as damage.
+_SQLITE_BUSY = 5
+_SQLITE_READONLY = 8
+_SQLITE_CANTOPEN = 14
+_SQLITE_FULL = 13
+_DAMAGED_ADVICE = (
+    "restore it from a backup, or move it away: the next sync then re-adds every contact"
+    " (the API answers 'already there') and deletes nothing it does not know"
+)
+_STATE_ADVICE: dict[int, str] = {
+    _SQLITE_READONLY: "the state file cannot be written; let this user write it and its folder, or pass --state",
+    _SQLITE_CANTOPEN: "the state file cannot be opened; check it and its folder are writable, or pass --state",
+    _SQLITE_FULL: "the state file cannot grow: the disk is full; free some space and run again",
+    _SQLITE_BUSY: "the state file is busy: another program keeps it open for writing; run again when it is done",
+}
+# Errors of the SQLite libraries the store reads through that mean the file is at fault;
+# a constraint or misuse error is a bug of ours and stays an internal error.
+_DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.DatabaseError, adbc_sqlite.DatabaseError)
+_OUR_BUGS: tuple[type[Exception], ...] = (
+    sqlite3.IntegrityError,
+    sqlite3.ProgrammingError,
+    sqlite3.DataError,
+    sqlite3.NotSupportedError,
+)
+
+
+def _file_fault(exc: BaseException) -> bool:
+    return isinstance(exc, _DATABASE_ERRORS) and not isinstance(exc, _OUR_BUGS)
+
+
+def state_error(path: Path, exc: BaseException) -> StateError:
+    """A StateError naming the file, what SQLite said and what to do about it."""
+    primary = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    advice = _STATE_ADVICE.get(primary, f"not a usable state file (damaged, or not one); {_DAMAGED_ADVICE}")
+    return StateError(f"{path}: {advice} ({exc})")
+
+
+def state_error_of(exc: BaseException) -> StateError | None:
+    """The StateError for a SQLite failure that escaped a StateStore method, else None.
+
+    The last net of the command line: a method without :meth:`StateStore.guard` still
+    gets its file named, found in the frames the error passed through.
+    """
+    if not _file_fault(exc):
+        return None
+    tb = exc.__traceback__
+    while tb is not None:
+        owner = tb.tb_frame.f_locals.get("self")
+        if isinstance(owner, StateStore):
+            return state_error(owner.path, exc)
+        tb = tb.tb_next
+    return None
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -110,25 +165,57 @@ class StateStore:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not self.path.exists():
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        if self.path.is_dir():
+            raise StateError(f"{self.path}: is a folder, not a state file; pass --state with a file path")
         try:
-            self._db = self._connect()
-            self._upgrade()
-        except sqlite3.DatabaseError as exc:
-            raise StateError(f"{self.path}: not a usable state file ({exc})") from None
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        except OSError as exc:
+            raise StateError(
+                f"{self.path}: cannot create the state file ({exc.strerror}); pass --state with a writable path"
+            ) from None
         self._lock = threading.Lock()
         self._lock_file: int | None = None
+        try:
+            self._db = self._connect()
+        except sqlite3.Error as exc:
+            raise state_error(self.path, exc) from None
+        try:
+            self._upgrade()
+        except BaseException as exc:
+            self._db.close()
+            if _file_fault(exc):
+                raise state_error(self.path, exc) from None
+            raise
         self._file_id = _file_id(self.path)
         with _open_files_lock:
             _open_files[self._file_id] = _open_files.get(self._file_id, 0) + 1
 
     def _connect(self) -> sqlite3.Connection:
+        """The store's own connection; WAL, so a plan can read beside a running sync."""
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+        except BaseException:
+            db.close()
+            raise
         return db
+
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """Turns a SQLite failure inside the block into a StateError naming this file.
+
+        A damaged page is only met when a query reaches it, so every reader and writer
+        runs under this guard, not only the opening of the file.
+        """
+        try:
+            yield
+        except _DATABASE_ERRORS as exc:
+            if not _file_fault(exc):
+                raise
+            raise state_error(self.path, exc) from None
 
     def _upgrade(self) -> None:
         """Creates a new file at the latest schema, or brings an older one up to it.
@@ -160,10 +247,23 @@ class StateStore:
             raise
 
     def _stored_version(self) -> int | None:
-        """The schema version the file records; None for a new (empty) file."""
+        """The schema version the file records; None for a new (empty) file.
+
+        Only the whole numbers this tool wrote are accepted: '2.1' or 0 mean the file was
+        edited or written by something else, and migrating it would guess.
+        """
         has_meta = self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
         row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() if has_meta else None
-        return int(row[0]) if row else None
+        if row is None:
+            return None
+        text = str(row[0]).strip()
+        if not (text.isascii() and text.isdigit() and int(text) >= 1):
+            raise StateError(
+                f"{self.path}: records schema version {str(row[0])[:20]!r}, which sms123-sync never writes"
+                f" (versions are whole numbers from 1 to {SCHEMA_VERSION}); the file was changed by another"
+                f" program: {_DAMAGED_ADVICE}"
+            )
+        return int(text)
 
     def _run_script(self, script: str) -> None:
         """Statements one by one: executescript would commit the open transaction first."""
@@ -186,6 +286,14 @@ class StateStore:
             if left:
                 _open_files[self._file_id] = left
 
+    def lock_path(self) -> Path:
+        """The lock file, named after the resolved state path.
+
+        A symlink or a relative spelling of the same file must meet the same lock.
+        """
+        real = self.path.resolve()
+        return real.with_suffix(real.suffix + ".lock")
+
     def _meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
@@ -194,8 +302,13 @@ class StateStore:
 
     def acquire(self) -> None:
         """Takes the run lock or raises LockError naming the holder."""
-        path = self.path.with_suffix(self.path.suffix + ".lock")
-        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fd = os.open(self.lock_path(), os.O_CREAT | os.O_RDWR, 0o600)
+        except OSError as exc:
+            raise StateError(
+                f"{self.path}: cannot create its lock file {self.lock_path()} ({exc.strerror});"
+                " make the folder writable or pass --state"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -213,13 +326,26 @@ class StateStore:
             self._lock_file = None
 
     @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Holds the run lock for the block, unless this store holds it already."""
+        if self._lock_file is not None:
+            yield
+            return
+        self.acquire()
+        try:
+            yield
+        finally:
+            self.release()
+
+    @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self._lock, self.guard():
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
 
@@ -227,7 +353,7 @@ class StateStore:
 
     def load(self) -> KnownState:
         """The whole last-known state, columnar."""
-        with self._lock:
+        with self._lock, self.guard():
             groups = dict(self._db.execute("SELECT name, origin FROM groups").fetchall())
             has_members = self._db.execute("SELECT EXISTS (SELECT 1 FROM memberships)").fetchone()[0]
             fast = has_members and self._sole_opener()
@@ -251,8 +377,6 @@ class StateStore:
             with adbc_sqlite.connect(str(self.path)) as conn, conn.cursor() as cur:
                 cur.execute(_MEMBER_QUERY)
                 table = cur.fetch_arrow_table()
-        except adbc_sqlite.Error as exc:
-            raise StateError(f"{self.path}: not a usable state file ({exc})") from None
         finally:
             self._db = self._connect()
         return table.cast(_MEMBER_SCHEMA)
@@ -356,23 +480,30 @@ class StateStore:
 
     def open_entries(self) -> list[tuple[int, dict[str, Any]]]:
         """Operations journaled but never concluded (the process died mid-call)."""
-        rows = self._db.execute("SELECT id, op FROM journal WHERE status = 'pending' ORDER BY id").fetchall()
+        with self.guard():
+            rows = self._db.execute("SELECT id, op FROM journal WHERE status = 'pending' ORDER BY id").fetchall()
         return [(int(i), json.loads(op)) for i, op in rows]
 
+    _RUN_COLUMNS = "id, started, ended, command, source, mode, counts, exit_code"
+
     def runs(self, limit: int = 50) -> list[dict[str, Any]]:
-        cur = self._db.execute(
-            "SELECT id, started, ended, command, source, mode, counts, exit_code FROM runs ORDER BY id DESC LIMIT ?",
-            (limit,),
-        )
-        cols = [c[0] for c in cur.description]
-        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+        return self._rows(f"SELECT {self._RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?", (limit,))
+
+    def run(self, run_id: int) -> dict[str, Any] | None:
+        """One run by its id (the primary key: no scan of the history)."""
+        rows = self._rows(f"SELECT {self._RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,))
+        return rows[0] if rows else None
 
     def journal_of(self, run_id: int) -> list[dict[str, Any]]:
-        cur = self._db.execute(
+        return self._rows(
             "SELECT id, op, status, code, meaning, attempts FROM journal WHERE run_id = ? ORDER BY id", (run_id,)
         )
-        cols = [c[0] for c in cur.description]
-        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    def _rows(self, query: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+        with self.guard():
+            cur = self._db.execute(query, params)
+            cols = [c[0] for c in cur.description]
+            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
     # -- import / export / reset ----------------------------------------------------
 
@@ -390,7 +521,7 @@ class StateStore:
         rows["fhash"] = fields_hash(rows)
         columns = ["grp", "numero", "key", *FIELD_NAMES, "fhash"]
         records = rows[columns].astype(object).itertuples(index=False, name=None)
-        with self._tx() as db:
+        with self._locked(), self._tx() as db:
             db.executemany("INSERT OR IGNORE INTO groups VALUES (?, ?)", [(g, origin) for g in rows["grp"].unique()])
             db.executemany(
                 f"INSERT OR REPLACE INTO memberships ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
@@ -399,10 +530,12 @@ class StateStore:
         return len(rows)
 
     def export_members(self) -> pd.DataFrame:
-        known = self.load().memberships.rename(columns={"grp": "groupe"})
+        with self.guard():
+            known = self.load().memberships.rename(columns={"grp": "groupe"})
         return known.drop(columns=["fhash"])
 
     def reset(self) -> None:
-        with self._tx() as db:
+        """Forgets everything; refused (LockError) while a sync holds the file."""
+        with self._locked(), self._tx() as db:
             for table in ("groups", "memberships", "journal", "runs"):
                 db.execute(f"DELETE FROM {table}")

@@ -3,7 +3,8 @@
 One document (:func:`build_document`, versioned, schema in ``report.schema.json``)
 feeds every format. Spreadsheet cells that would run as a formula (starting with
 ``= + - @``, a tab or a carriage return) are neutralised with a leading apostrophe; the
-HTML page escapes every value and fetches nothing when opened.
+HTML page escapes every value and fetches nothing when opened. Every file is created
+0600 (it names people and their numbers).
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import html
 import json
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sms123_sync.contact import FIELD_NAMES
 from sms123_sync.errors import InputError
+from sms123_sync.files import open_private, output_problem
 from sms123_sync.mapping.problems import Problem
 
 SCHEMA_VERSION = 1
@@ -37,7 +39,7 @@ def neutralise(value: object) -> str:
 def write_problems_csv(path: Path, problems: Iterable[Problem]) -> None:
     """Writes rejects or warnings, one per row, in UTF-8 with BOM (Excel opens it right)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+    with open_private(path, "w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, delimiter=";")
         writer.writerow(["row", "column", "value", "code", "reason"])
         for p in problems:
@@ -118,22 +120,58 @@ def operation_entry(op: Any, outcome: Any | None = None) -> dict[str, Any]:
     }
 
 
-def write_reports(paths: Iterable[str], document: dict[str, Any]) -> list[Path]:
-    """Writes ``document`` to each path, the format chosen by the extension."""
-    written = []
-    for template in paths:
-        path = expand_path(template)
+def prepare_reports(templates: Iterable[str], when: datetime | None = None) -> list[Path]:
+    """The report paths, expanded and checked before any work: every problem at once.
+
+    A sync must not apply and then find that ``--report report.pdf`` cannot be written.
+    """
+    paths, problems = [], []
+    for template in templates:
+        path = expand_path(template, when)
         suffix = path.suffix.lower()
-        if suffix not in FORMATS:
-            raise InputError(f"--report {template}: unknown format {suffix!r}; use one of {', '.join(FORMATS)}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        {".json": _write_json, ".csv": _write_csv, ".xlsx": _write_xlsx, ".html": _write_html}[suffix](path, document)
-        written.append(path)
-    return written
+        problem = (
+            f"unknown format {suffix or '(none)'!r}; use one of {', '.join(FORMATS)}"
+            if suffix not in FORMATS
+            else output_problem(path)
+        )
+        if problem is None:
+            paths.append(path)
+        else:
+            problems.append(f"--report {template}: {problem}")
+    if problems:
+        raise InputError("; ".join(problems))
+    return paths
+
+
+@dataclass(frozen=True)
+class Written:
+    """Which reports were written and which failed (path, reason)."""
+
+    paths: list[Path]
+    failed: list[tuple[Path, str]]
+
+
+def write_reports(paths: Iterable[Path], document: dict[str, Any]) -> Written:
+    """Writes ``document`` to each path (checked by :func:`prepare_reports`).
+
+    One report that fails (disk full, a cell a format cannot hold) does not stop the
+    others: the failure is returned, for the caller to say and to exit non-zero.
+    """
+    written, failed = [], []
+    for path in paths:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _WRITERS[path.suffix.lower()](path, document)
+        except Exception as exc:  # any failure of one format: reported, the others still written
+            failed.append((path, f"{type(exc).__name__}: {exc}"))
+        else:
+            written.append(path)
+    return Written(written, failed)
 
 
 def _write_json(path: Path, document: dict[str, Any]) -> None:
-    path.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+    with open_private(path, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(document, ensure_ascii=False, indent=2))
 
 
 _OP_COLUMNS = [
@@ -179,18 +217,28 @@ def _op_row(op: dict[str, Any]) -> list[str]:
 
 
 def _write_csv(path: Path, document: dict[str, Any]) -> None:
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+    with open_private(path, "w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, delimiter=";")
         writer.writerow(_OP_COLUMNS)
         writer.writerows(_op_row(op) for op in document["operations"])
     rejects_path = path.with_name(path.stem + "-rejects.csv")
-    with rejects_path.open("w", encoding="utf-8-sig", newline="") as handle:
+    with open_private(rejects_path, "w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, delimiter=";")
         writer.writerow(["row", "column", "value", "code", "reason"])
         for r in document["rejects"]:
             writer.writerow(
                 [r["row"], neutralise(r["column"]), neutralise(r["value"]), r["code"], neutralise(r["message"])]
             )
+
+
+def _xlsx_safe(value: Any) -> Any:
+    """A cell value XLSX can hold: control characters (a tab aside) become U+FFFD.
+
+    openpyxl refuses them, and one in a rejected cell would fail the report every night.
+    """
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value) if isinstance(value, str) else value
 
 
 def _write_xlsx(path: Path, document: dict[str, Any]) -> None:
@@ -206,7 +254,7 @@ def _write_xlsx(path: Path, document: dict[str, Any]) -> None:
         del wb[extra]
     run = document["run"]
     for key in ("command", "source", "source_hash", "mapping", "state", "mode", "started", "ended", "exit_code"):
-        summary.append([key, neutralise(run.get(key, ""))])
+        summary.append([key, _xlsx_safe(neutralise(run.get(key, "")))])
     summary.append([])
     summary.append(["operations", "count"])
     for kind, count in document["counts"]["operations"].items():
@@ -223,7 +271,7 @@ def _write_xlsx(path: Path, document: dict[str, Any]) -> None:
         for cell in ws[1]:
             cell.font = bold
         for row in rows:
-            ws.append(row)
+            ws.append([_xlsx_safe(v) for v in row])
         ws.freeze_panes = "A2"
         ws.auto_filter.ref = ws.dimensions
         for i, name in enumerate(header, start=1):
@@ -244,7 +292,8 @@ def _write_xlsx(path: Path, document: dict[str, Any]) -> None:
         ),
     )
     sheet("Conflicts", _OP_COLUMNS, (_op_row(op) for op in document["conflicts"]))
-    wb.save(path)
+    with open_private(path, "wb") as handle:
+        wb.save(handle)
 
 
 # Nothing may be fetched: the page is read offline, and a hostile cell must not phone home.
@@ -338,7 +387,11 @@ def _write_html(path: Path, document: dict[str, Any]) -> None:
 <script>{_PAGE_SCRIPT}</script>
 </body></html>
 """
-    path.write_text(page, encoding="utf-8")
+    with open_private(path, "w", encoding="utf-8") as handle:
+        handle.write(page)
+
+
+_WRITERS = {".json": _write_json, ".csv": _write_csv, ".xlsx": _write_xlsx, ".html": _write_html}
 
 
 def plan_document(desired: Any, plan: Any, run: dict[str, Any], command: str = "plan") -> dict[str, Any]:

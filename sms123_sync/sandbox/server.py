@@ -35,8 +35,10 @@ the connection is closed without an answer).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import random
+import socket
 import sqlite3
 import threading
 import time
@@ -55,6 +57,7 @@ from sms123_sync.api.codes import Endpoint, code_of
 from sms123_sync.api.message import has_stop_mention, measure, sender_problem
 from sms123_sync.api.wire import decode_request, render_answer, render_balance
 from sms123_sync.contact import FIELD_NAMES
+from sms123_sync.errors import InputError
 from sms123_sync.mapping.normalize import normalize_phone
 
 DEFAULT_USER = "sandbox"
@@ -493,6 +496,36 @@ class _Server(ThreadingHTTPServer):
     sandbox: Sandbox
 
 
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
+def is_loopback(host: str) -> bool:
+    """True for 'localhost' and the loopback addresses (127.0.0.0/8, ::1).
+
+    Other names are not resolved: a name that resolves to loopback today may not tomorrow.
+    """
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_listen(host: str, insecure_listen: bool) -> None:
+    """Refuses a non-loopback address unless the caller says it knows the risk.
+
+    The sandbox accepts a well-known default key and shows its whole account, numbers
+    included, on an unauthenticated ``GET /_sandbox/state``.
+    """
+    if not insecure_listen and not is_loopback(host):
+        raise InputError(
+            f"--host {host}: the sandbox only listens on loopback (127.0.0.1, ::1, localhost): it has a"
+            " well-known key and an unauthenticated state page; pass --insecure-listen to expose it anyway"
+        )
+
+
 class Sandbox:
     """A running sandbox server; use as a context manager or call start()/stop().
 
@@ -513,9 +546,11 @@ class Sandbox:
         balance: Decimal | None = None,
         record_requests: bool = False,
         clock: Callable[[], datetime] = datetime.now,
+        insecure_listen: bool = False,
     ) -> None:
         if style not in ("plain", "json", "xml"):
             raise ValueError(f"answer style must be plain, json or xml, not {style!r}")
+        check_listen(host, insecure_listen)
         self.store = AccountStore(data, balance=balance)
         self.api = Api(self.store, account or Account(), clock)
         self.faults = faults or Faults()
@@ -527,7 +562,12 @@ class Sandbox:
         self.requests: list[Recorded] = []
         self.calls: dict[Endpoint, int] = dict.fromkeys(Endpoint, 0)
         self._count_lock = threading.Lock()
-        self._server = _Server((host, port), _Handler)
+        bare = host.strip("[]")
+        try:
+            self._server = (_Server6 if ":" in bare else _Server)((bare, port), _Handler)
+        except OSError as exc:  # port taken, address not on this machine: the user's to fix
+            self.store.close()
+            raise InputError(f"the sandbox cannot listen on {host} port {port} ({exc.strerror or exc})") from None
         self._server.sandbox = self
         self._thread: threading.Thread | None = None
 
@@ -544,8 +584,8 @@ class Sandbox:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/api/"
+        host, port = (str(part) for part in self._server.server_address[:2])
+        return f"http://[{host}]:{port}/api/" if ":" in host else f"http://{host}:{port}/api/"
 
     def rng(self) -> float:
         with self._rng_lock:

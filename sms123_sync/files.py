@@ -1,0 +1,51 @@
+"""Output files that hold names and numbers are created private (0600), like the state.
+
+Reports, reject lists, state exports and log files name people and their numbers; the
+umask (often 022) would leave them readable by every user of the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import IO, Any
+
+PRIVATE_MODE = 0o600
+
+
+def open_private(path: Path, mode: str = "w", **options: Any) -> IO[Any]:
+    """Opens ``path`` for writing (``w``, ``wb``, ``a``) with mode 0600 from its first byte.
+
+    An existing regular file is narrowed to 0600 too; a device or pipe (``/dev/stdout``)
+    is left as it is.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if "a" in mode else os.O_TRUNC)
+    fd = os.open(path, flags, PRIVATE_MODE)
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.fchmod(fd, PRIVATE_MODE)
+        return os.fdopen(fd, mode, **options)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def output_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be written as an output file, or None when it can.
+
+    Checked before any work starts, so a bad path costs nothing. Missing folders are
+    fine (they are created) when the nearest existing one is writable.
+    """
+    if path.is_dir():
+        return f"{path} is a folder; give a file name"
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{parent} is not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"the folder {parent} is not writable"
+    if path.exists() and not os.access(path, os.W_OK):
+        return f"{path} is not writable"
+    return None
