@@ -39,7 +39,7 @@ from sms123_sync.reconcile.adopt import import_existing
 from sms123_sync.reconcile.apply import ApplyOptions
 from sms123_sync.reconcile.plan import Plan, PlanOptions, parse_max_delete
 from sms123_sync.reconcile.state import DEFAULT_STATE, StateStore, state_error_of
-from sms123_sync.reconcile.sync import file_hash, make_plan, run_sync
+from sms123_sync.reconcile.sync import make_plan, run_sync
 from sms123_sync.reports import terminal as render
 from sms123_sync.reports.document import (
     journal_document,
@@ -51,6 +51,8 @@ from sms123_sync.reports.document import (
     write_reports,
 )
 from sms123_sync.sandbox.server import Account, Faults, Sandbox, check_listen
+from sms123_sync.sources import source_fingerprint
+from sms123_sync.sources.files import file_fingerprint
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("sms123_sync")
@@ -418,13 +420,13 @@ def sandbox_show(data: Path, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("source", metavar="SOURCE")
 @click.option("--mapping", "-m", "mapping_path", type=click.Path(path_type=Path), required=True, help="YAML mapping.")
 @click.option(
     "--rejects", "rejects_path", type=click.Path(path_type=Path), help="Write every rejected row to this CSV."
 )
 @click.option("--show", type=int, default=10, show_default=True, help="How many rejects and warnings to print.")
-def validate(source: Path, mapping_path: Path, rejects_path: Path | None, show: int) -> None:
+def validate(source: str, mapping_path: Path, rejects_path: Path | None, show: int) -> None:
     """Read SOURCE through the mapping and report what would be synced, without any call."""
     if rejects_path is not None:
         _check_output("--rejects", rejects_path)
@@ -469,7 +471,7 @@ def _state_option(func: F) -> F:
 def sync_inputs(func: F) -> F:
     """SOURCE, mapping, state and guard options shared by plan and sync."""
     decorators = [
-        click.argument("source", type=click.Path(path_type=Path)),
+        click.argument("source", metavar="SOURCE"),
         click.option(
             "--mapping", "-m", "mapping_path", type=click.Path(path_type=Path), required=True, help="YAML mapping."
         ),
@@ -553,15 +555,18 @@ def _finish(document: dict[str, Any], reports: list[Path], as_json: bool, exit_c
     return exit_code
 
 
-def _run_info(source: Path, mapping_path: Path, state_path: Path, mode: str) -> dict[str, Any]:
+def _run_info(
+    source: str, mapping_path: Path, state_path: Path, started: datetime, fingerprints: tuple[str, str], mode: str
+) -> dict[str, Any]:
+    """What the reports say about the run; the fingerprints are the ones the run recorded."""
     return {
-        "source": str(source),
-        "source_hash": file_hash(source),
+        "source": source,
+        "source_hash": fingerprints[0],
         "mapping": str(mapping_path),
-        "mapping_hash": file_hash(mapping_path),
+        "mapping_hash": fingerprints[1],
         "state": str(state_path),
         "mode": mode,
-        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "started": started.isoformat(timespec="seconds"),
     }
 
 
@@ -569,7 +574,7 @@ def _run_info(source: Path, mapping_path: Path, state_path: Path, mode: str) -> 
 @sync_inputs
 @report_options
 def plan_command(
-    source: Path,
+    source: str,
     mapping_path: Path,
     state_path: Path,
     max_delete: str,
@@ -583,7 +588,7 @@ def plan_command(
 
 
 def _plan(
-    source: Path,
+    source: str,
     mapping_path: Path,
     state_path: Path,
     max_delete: str,
@@ -592,13 +597,14 @@ def _plan(
     reports: list[Path],
     as_json: bool,
 ) -> None:
-    run = _run_info(source, mapping_path, state_path, "")
+    started = datetime.now(UTC)
     desired, plan = make_plan(source, mapping_path, state_path, _plan_options(max_delete, allow_empty))
+    fingerprints = (source_fingerprint(source), file_fingerprint(mapping_path))
+    run = _run_info(source, mapping_path, state_path, started, fingerprints, desired.state.mode)
     console = _human(as_json)
     render.print_stats(console, desired.stats)
     render.print_problems(console, "rejected rows", desired.rejects, str(source), 10)
     render.print_plan(console, plan, None if verbose else 20)
-    run["mode"] = desired.state.mode
     click.get_current_context().exit(_finish(plan_document(desired, plan, run), reports, as_json))
 
 
@@ -611,7 +617,7 @@ def _plan(
 @report_options
 @connection_options
 def sync_command(
-    source: Path,
+    source: str,
     mapping_path: Path,
     state_path: Path,
     max_delete: str,
@@ -633,7 +639,7 @@ def sync_command(
     console = _human(as_json)
     if not yes and not sys.stdin.isatty():
         raise click.UsageError("no terminal to confirm on: pass --yes to apply without asking")
-    run = _run_info(source, mapping_path, state_path, "")
+    started = datetime.now(UTC)
     progress = render.ApplyProgress(console)
 
     def confirm(plan: Plan) -> bool:
@@ -657,7 +663,8 @@ def sync_command(
     finally:
         progress.stop()
     render.print_outcome(console, report)
-    run["mode"] = report.desired.state.mode
+    fingerprints = (report.source_fingerprint, report.mapping_fingerprint)
+    run = _run_info(source, mapping_path, state_path, started, fingerprints, report.desired.state.mode)
     run["ended"] = datetime.now(UTC).isoformat(timespec="seconds")
     exit_code = _finish(sync_document(report, run), reports, as_json, report.exit_code)
     log.info("sync of %s ended with exit code %d", source, exit_code)
@@ -735,11 +742,11 @@ def state_export(target: Path, state_path: Path) -> None:
 
 
 @state.command("import")
-@click.argument("source", type=click.Path(path_type=Path, exists=True))
+@click.argument("source", metavar="SOURCE")
 @click.option("--group", help="Put every row in this group (when the CSV has no 'groupe' column).")
 @click.option("--region", default="FR", show_default=True, help="Region for numbers written nationally.")
 @_state_option
-def state_import(source: Path, group: str | None, region: str, state_path: Path) -> None:
+def state_import(source: str, group: str | None, region: str, state_path: Path) -> None:
     """Adopt contacts that already exist in the account (CSV with numero[, groupe, nom…])."""
     count = import_existing(source, state_path, group=group, region=region)
     out.print(f"adopted {count} membership(s) from {source}")

@@ -24,10 +24,11 @@ from sms123_sync.errors import InputError, MappingError
 from sms123_sync.mapping.desired import DesiredResult
 from sms123_sync.mapping.model import MAX_DEPTH, load_mapping, parse_mapping
 from sms123_sync.mapping.pipeline import read_desired, read_plannable
-from sms123_sync.mapping.problems import printable
 from sms123_sync.reconcile.plan import PlanOptions
 from sms123_sync.reconcile.sync import make_plan
-from sms123_sync.sources.files import MAX_UNZIPPED_BYTES, read_source
+from sms123_sync.sources import read_source
+from sms123_sync.sources.workbook import MAX_UNZIPPED_BYTES
+from sms123_sync.text import printable
 
 MAPPING = "fields: {numero: Tel, nom: Nom}\ngroups: {column: G}\n"
 ROWS = "Tel;Nom;G\n0612345678;Martin;A\n0698765432;Payet;B\n"

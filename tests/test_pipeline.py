@@ -24,7 +24,7 @@ from sms123_sync.mapping.normalize import (
 )
 from sms123_sync.mapping.pipeline import read_desired
 from sms123_sync.mapping.problems import ProblemCode
-from sms123_sync.sources.files import read_source
+from sms123_sync.sources import read_source
 
 ROOT = Path(__file__).parent.parent
 

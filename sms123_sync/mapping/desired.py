@@ -33,7 +33,7 @@ from sms123_sync.mapping.normalize import (
     text_array,
 )
 from sms123_sync.mapping.problems import Problem, ProblemCode
-from sms123_sync.sources.files import SourceTable
+from sms123_sync.sources import SourceTable
 
 GROUP_SEPARATOR = "--"
 

@@ -26,7 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sms123_sync.contact import FIELD_NAMES
 from sms123_sync.errors import MappingError
-from sms123_sync.mapping.problems import printable
+from sms123_sync.sources.base import SourceOptions
+from sms123_sync.sources.files import require_file
+from sms123_sync.text import printable
 
 #: Deepest nesting a mapping may use; a real one needs four levels. Deeper text is refused
 #: before it is built, as the YAML builder recurses once per level.
@@ -37,23 +39,6 @@ MAX_ALIASES = 100
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SourceOptions(_Strict):
-    """How to read the file; ``auto`` means detected."""
-
-    sheet: str | int | None = None
-    encoding: str = "auto"
-    delimiter: str = "auto"
-
-    @field_validator("delimiter")
-    @classmethod
-    def _one_char(cls, value: str) -> str:
-        named = {"tab": "\t", "\\t": "\t", "semicolon": ";", "comma": ",", "pipe": "|"}
-        value = named.get(value, value)
-        if value != "auto" and len(value) != 1:
-            raise ValueError("delimiter must be one character, 'tab' or 'auto'")
-        return value
 
 
 class PhoneOptions(_Strict):
@@ -253,9 +238,7 @@ class Mapping(_Strict):
 
 def load_mapping(path: Path | str) -> Mapping:
     """Reads and validates a mapping file; all problems are reported together."""
-    path = Path(path)
-    if path.is_dir():
-        raise MappingError(str(path), ["is a directory; give the path of the YAML mapping file"])
+    path = require_file(path, "mapping")
     try:
         data = path.read_bytes()
     except OSError as exc:

@@ -274,11 +274,6 @@ def datea_column(values: pd.Series, fmt: str | None) -> pd.Series:
     return pd.Series(result, index=values.index, dtype=object)
 
 
-def strip_invisible(text: str) -> str:
-    """``text`` without the invisible format characters, joiners included."""
-    return _PY_JOINERS.sub("", _PY_FORMAT.sub("", text))
-
-
 def normalize_group(name: str) -> str:
     """A group name as the tool sends it: trimmed, inner whitespace collapsed, no invisible
     characters (a BOM or zero-width space would otherwise make a second, look-alike group)."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sms123_sync.mapping.desired import DesiredResult, build_desired, require_usable
 from sms123_sync.mapping.model import check_columns, load_mapping
-from sms123_sync.sources.files import read_source
+from sms123_sync.sources import read_source
 
 
 def read_desired(source: Path | str, mapping_path: Path | str) -> DesiredResult:

@@ -6,12 +6,10 @@ and nobody parses the message text.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
-#: Longest piece of user data quoted in an error message.
-QUOTE_LIMIT = 120
+from sms123_sync.text import quote
 
 
 class ProblemCode(StrEnum):
@@ -40,23 +38,3 @@ class Problem:
     def describe(self, source: str = "") -> str:
         where = f"{source}, " if source else ""
         return f"{where}row {self.row}, column {self.column!r}, value {quote(self.value)}: {self.message}"
-
-
-def printable(text: str, limit: int = QUOTE_LIMIT) -> str:
-    """``text`` made safe to quote in a message: control and format characters (a NUL, an
-    escape sequence, a right-to-left override) shown as ``\\xNN``/``\\uNNNN`` escapes, so
-    they can neither hide nor reorder what a terminal shows; cut to ``limit`` characters."""
-    cut = len(text) > limit
-    shown = "".join(_escape(c) if unicodedata.category(c) in ("Cc", "Cf") else c for c in text[:limit])
-    return shown + "…" if cut else shown
-
-
-def _escape(char: str) -> str:
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def quote(value: str, limit: int = QUOTE_LIMIT) -> str:
-    """``value`` as a quoted literal (``repr`` escapes what cannot be shown), cut to ``limit``
-    characters so a 2 MB cell does not flood the terminal."""
-    return repr(value[:limit]) + ("…" if len(value) > limit else "")

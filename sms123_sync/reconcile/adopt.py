@@ -14,12 +14,12 @@ import pandas as pd
 from sms123_sync.contact import FIELD_NAMES
 from sms123_sync.errors import InputError
 from sms123_sync.mapping.normalize import normalize_phone
-from sms123_sync.mapping.problems import quote
 from sms123_sync.reconcile.state import StateStore
-from sms123_sync.sources.files import read_source
+from sms123_sync.sources import read_source
+from sms123_sync.text import quote
 
 
-def import_existing(source: Path, state: Path, *, group: str | None = None, region: str = "FR") -> int:
+def import_existing(source: Path | str, state: Path | str, *, group: str | None = None, region: str = "FR") -> int:
     """Adopts the CSV's (groupe, numero, fields) rows into the state; returns how many."""
     table = read_source(source)
     frame = table.frame

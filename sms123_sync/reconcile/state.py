@@ -484,6 +484,17 @@ class StateStore:
             rows = self._db.execute("SELECT id, op FROM journal WHERE status = 'pending' ORDER BY id").fetchall()
         return [(int(i), json.loads(op)) for i, op in rows]
 
+    def take_open_entries(self) -> list[dict[str, Any]]:
+        """The open operations, marked ``settled`` in the same transaction.
+
+        The run that replays them journals each again, so a crash during the replay
+        leaves the new entries open, never these twice.
+        """
+        with self.guard(), self._tx() as db:
+            rows = db.execute("SELECT op FROM journal WHERE status = 'pending' ORDER BY id").fetchall()
+            db.execute("UPDATE journal SET status = 'settled' WHERE status = 'pending'")
+        return [json.loads(op) for (op,) in rows]
+
     _RUN_COLUMNS = "id, started, ended, command, source, mode, counts, exit_code"
 
     def runs(self, limit: int = 50) -> list[dict[str, Any]]:

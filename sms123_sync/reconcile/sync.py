@@ -6,7 +6,6 @@ caller gets the same behaviour as the command line.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -19,7 +18,8 @@ from sms123_sync.mapping.pipeline import read_plannable
 from sms123_sync.reconcile.apply import Applier, ApplyOptions, Outcome, RunResult
 from sms123_sync.reconcile.plan import Operation, Plan, PlanOptions, check_guard, plan_changes
 from sms123_sync.reconcile.state import StateStore
-from sms123_sync.sources.files import require_file
+from sms123_sync.sources import source_fingerprint
+from sms123_sync.sources.files import file_fingerprint
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,10 @@ class SyncReport:
     desired: DesiredResult
     plan: Plan
     result: RunResult | None  # None for a dry run or a declined confirmation
-    settled: RunResult | None
+    settled: RunResult | None  # the replay of operations a killed run left open
     run_id: int | None
+    source_fingerprint: str = ""  # as recorded in the run history
+    mapping_fingerprint: str = ""
 
     @property
     def exit_code(self) -> int:
@@ -38,32 +40,21 @@ class SyncReport:
         return max(codes, default=0)
 
 
-def file_hash(path: Path | str) -> str:
-    digest = hashlib.sha256()
-    # The CLI hashes the export and the mapping before reading them: a missing path or
-    # a directory must give the same one-line InputError as reading would.
-    with require_file(path).open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def make_plan(source: Path, mapping: Path, state: Path, options: PlanOptions) -> tuple[DesiredResult, Plan]:
+def make_plan(
+    source: Path | str, mapping: Path | str, state: Path | str, options: PlanOptions
+) -> tuple[DesiredResult, Plan]:
     """The plan for ``source`` against ``state``; no network, no change to the state."""
     desired = read_plannable(source, mapping)
-    store = StateStore(state)
-    try:
+    with StateStore(state) as store:
         plan = plan_changes(desired.state, store.load())
-    finally:
-        store.close()
     check_guard(plan, options)
     return desired, plan
 
 
 def run_sync(
-    source: Path,
-    mapping: Path,
-    state: Path,
+    source: Path | str,
+    mapping: Path | str,
+    state: Path | str,
     connection: ConnectionSettings,
     *,
     plan_options: PlanOptions | None = None,
@@ -80,15 +71,15 @@ def run_sync(
     plan_options = plan_options or PlanOptions()
     apply_options = apply_options or ApplyOptions()
     desired = read_plannable(source, mapping)
-    store = StateStore(state)
-    store.acquire()
-    try:
+    fingerprints = {"source_fingerprint": source_fingerprint(source), "mapping_fingerprint": file_fingerprint(mapping)}
+    with StateStore(state) as store:
+        store.acquire()
         run_id = store.begin_run(
             "sync",
             source=str(source),
-            source_hash=file_hash(source),
+            source_hash=fingerprints["source_fingerprint"],
             mapping=str(mapping),
-            mapping_hash=file_hash(mapping),
+            mapping_hash=fingerprints["mapping_fingerprint"],
             mode=desired.state.mode,
         )
         with (
@@ -97,17 +88,11 @@ def run_sync(
             else connect(connection, max_connections=apply_options.concurrency) as api
         ):
             applier = Applier(api, store, run_id, apply_options, on_done)
-            settled = None
-            open_entries = store.open_entries()
-            if open_entries:
-                # A previous run died mid-call: finish those operations first. Their
-                # answers may echo our own earlier success, so judge them as suspect.
-                with store.change() as db:
-                    db.execute("UPDATE journal SET status = 'settled' WHERE status = 'pending'")
-                settled = applier.run([Operation.from_json(op) for _, op in open_entries], suspect=True)
-                if settled.stopped is not None:
-                    store.end_run(run_id, settled.exit_code, {"settled": len(open_entries)})
-                    return SyncReport(desired, plan_changes(desired.state, store.load()), None, settled, run_id)
+            settled = _settle(store, applier)
+            if settled is not None and settled.stopped is not None:
+                store.end_run(run_id, settled.exit_code, {"settled": len(settled.outcomes)})
+                plan = plan_changes(desired.state, store.load())
+                return SyncReport(desired, plan, None, settled, run_id, **fingerprints)
             plan = plan_changes(desired.state, store.load())
             try:
                 check_guard(plan, plan_options)
@@ -118,11 +103,22 @@ def run_sync(
                 before_apply(plan)
             if not plan.operations or not confirm(plan):
                 store.end_run(run_id, 0, plan.counts())
-                return SyncReport(desired, plan, None, settled, run_id)
+                return SyncReport(desired, plan, None, settled, run_id, **fingerprints)
             result = applier.apply(plan)
         counts = {s.value: result.count(s) for s in type(result.outcomes[0].status)} if result.outcomes else {}
-        report = SyncReport(desired, plan, result, settled, run_id)
+        report = SyncReport(desired, plan, result, settled, run_id, **fingerprints)
         store.end_run(run_id, report.exit_code, {**plan.counts(), **counts})
         return report
-    finally:
-        store.close()
+
+
+def _settle(store: StateStore, applier: Applier) -> RunResult | None:
+    """Replays the operations a killed run left open, before anything is planned.
+
+    Their answers may echo that run's own success (the call went through, the outcome
+    was never written), so they are judged as suspect: "not found" after a delete,
+    "already there" after an add, mean done (docs/design.md, "Crash safety").
+    """
+    open_entries = store.take_open_entries()
+    if not open_entries:
+        return None
+    return applier.run([Operation.from_json(op) for op in open_entries], suspect=True)
