@@ -10,6 +10,8 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
+from sms123_sync.redact import redact
+
 
 class RedactSecrets(logging.Filter):
     """Replaces each secret in a record's final message with ``***``."""
@@ -22,7 +24,8 @@ class RedactSecrets(logging.Filter):
         message = record.getMessage()
         for secret in self.secrets:
             message = message.replace(secret, "***")
-        record.msg, record.args = message, None
+        # The shared net too: labelled credentials and every client's registered values.
+        record.msg, record.args = redact(message), None
         return True
 
 
