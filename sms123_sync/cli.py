@@ -10,19 +10,22 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from sms123_sync import __version__, render
 from sms123_sync.adopt import import_existing
-from sms123_sync.apply import ApplyOptions
+from sms123_sync.apply import EXIT_INTERRUPTED, ApplyOptions
 from sms123_sync.client import RetryPolicy
 from sms123_sync.connection import WORK_DIR, ConnectionSettings, connect
 from sms123_sync.errors import Sms123Error
@@ -57,11 +60,32 @@ class _Cli(click.Group):
         try:
             return super().invoke(ctx)
         except Sms123Error as exc:
-            err.print(f"[bold red]error:[/] {exc}", markup=True)
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
-            err.print("interrupted")
-            ctx.exit(130)
+            err.print("interrupted; the next run settles any call left in flight")
+            ctx.exit(EXIT_INTERRUPTED)
+
+
+class Duration(click.ParamType[float, Any]):
+    """Seconds, or a number with s, m or h: ``90``, ``90s``, ``30m``, ``1.5h``."""
+
+    name = "duration"
+    _UNITS: ClassVar[dict[str, int]] = {"": 1, "s": 1, "m": 60, "h": 3600}
+    _FORM = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*$", re.IGNORECASE)
+    MAXIMUM = 7 * 24 * 3600
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, int | float):
+            seconds = float(value)
+        else:
+            match = self._FORM.match(str(value))
+            if match is None:
+                self.fail(f"{value!r}: give seconds (90) or a number with s, m or h (30m, 2h)", param, ctx)
+            seconds = float(match.group(1)) * self._UNITS[match.group(2).lower()]
+        if not 0 < seconds <= self.MAXIMUM:
+            self.fail(f"{value!r}: must be more than 0 and at most 7 days", param, ctx)
+        return seconds
 
 
 def connection_options(func: F) -> F:
@@ -79,7 +103,13 @@ def connection_options(func: F) -> F:
             show_default=True,
             help="Request body format.",
         ),
-        click.option("--timeout", type=float, default=15.0, show_default=True, help="Seconds per HTTP request."),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(0.1, 600),
+            default=15.0,
+            show_default=True,
+            help="Seconds each HTTP request may take in all (connect, headers, body).",
+        ),
         click.option("--retries", type=click.IntRange(1, 20), default=5, show_default=True, help="Attempts per call."),
         click.option(
             "--sandbox",
@@ -274,7 +304,13 @@ def sandbox_show(data: Path, as_json: bool) -> None:
 @click.option(
     "--rejects", "rejects_path", type=click.Path(path_type=Path), help="Write every rejected row to this CSV."
 )
-@click.option("--show", type=int, default=10, show_default=True, help="How many rejects and warnings to print.")
+@click.option(
+    "--show",
+    type=click.IntRange(0, 100_000),
+    default=10,
+    show_default=True,
+    help="How many rejects and warnings to print.",
+)
 def validate(source: Path, mapping_path: Path, rejects_path: Path | None, show: int) -> None:
     """Read SOURCE through the mapping and report what would be synced, without any call."""
     result = read_desired(source, mapping_path)
@@ -403,7 +439,13 @@ def plan_command(
 @click.option("--dry-run", is_flag=True, help="Plan only (same as the plan command).")
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking (needed without a terminal).")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help="Calls in flight.")
-@click.option("--rate", type=float, help="At most this many requests per second.")
+@click.option("--rate", type=click.FloatRange(0.1, 10_000), help="At most this many requests per second.")
+@click.option(
+    "--deadline",
+    type=Duration(),
+    help="Start no operation after this long (90, 90s, 30m, 2h; at most 7 days): "
+    "calls in flight finish, the rest waits for the next run, exit 1.",
+)
 @report_options
 @connection_options
 def sync_command(
@@ -417,13 +459,19 @@ def sync_command(
     yes: bool,
     concurrency: int,
     rate: float | None,
+    deadline: float | None,
     reports: tuple[str, ...],
     as_json: bool,
     log_file: Path | None,
     connection: ConnectionSettings,
 ) -> None:
-    """Make the account's groups match SOURCE: plan, confirm, apply."""
+    """Make the account's groups match SOURCE: plan, confirm, apply.
+
+    Ctrl-C or SIGTERM while applying: the calls in flight finish and are recorded, no
+    other starts, exit 130; the next run continues. A second one stops at once.
+    """
     ctx = click.get_current_context()
+    deadline_at = None if deadline is None else time.monotonic() + deadline
     if dry_run:
         ctx.invoke(
             plan_command,
@@ -458,7 +506,9 @@ def sync_command(
             state_path,
             connection,
             plan_options=_plan_options(max_delete, allow_empty),
-            apply_options=ApplyOptions(concurrency=concurrency, rate=rate),
+            apply_options=ApplyOptions(
+                concurrency=concurrency, rate=rate, deadline_at=deadline_at, handle_signals=True
+            ),
             confirm=confirm,
             on_done=progress.advance,
             before_apply=lambda plan: render.print_plan(console, plan, None if verbose else 20),
@@ -475,7 +525,7 @@ def sync_command(
 
 @cli.group(invoke_without_command=True)
 @_state_option
-@click.option("--limit", type=int, default=30, show_default=True, help="How many runs to list.")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=30, show_default=True, help="How many runs to list.")
 @click.pass_context
 def runs(ctx: click.Context, state_path: Path, limit: int) -> None:
     """Past runs, newest first: when, how long, source, counts, exit code."""
