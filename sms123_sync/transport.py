@@ -14,6 +14,8 @@ caller's thread, and :class:`~sms123_sync.client.Client` is shared between threa
 
 from __future__ import annotations
 
+import functools
+import ssl
 import threading
 import time
 import typing
@@ -98,10 +100,17 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """httpx's default verifying context, built once: loading the CA bundle costs ~20 ms a client."""
+    return httpx.create_ssl_context()
+
+
 class DeadlineTransport(httpx.HTTPTransport):
     """``httpx.HTTPTransport`` (proxies included) whose sockets honour :func:`deadline`."""
 
     def __init__(self, **kwargs: typing.Any) -> None:
+        kwargs.setdefault("verify", shared_ssl_context())
         super().__init__(**kwargs)
         # httpcore reads the backend when it opens a connection, so wrapping the pool's
         # backend covers every connection it will make (tests/test_client_limits.py
