@@ -52,6 +52,9 @@ log = logging.getLogger("sms123_sync")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
+SHARE = click.FloatRange(0, 1)  # a fault rate: the share of requests it hits
+PORT = click.IntRange(0, 65535)
+
 
 class _Cli(click.Group):
     """Turns library errors into a one-line message and the documented exit code."""
@@ -210,7 +213,7 @@ def sandbox() -> None:
 
 @sandbox.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
-@click.option("--port", type=int, default=8123, show_default=True, help="Port (0 picks a free one).")
+@click.option("--port", type=PORT, default=8123, show_default=True, help="Port (0 picks a free one).")
 @click.option(
     "--data",
     type=click.Path(path_type=Path),
@@ -225,12 +228,12 @@ def sandbox() -> None:
     "--style", type=click.Choice(["plain", "json", "xml"]), default="plain", show_default=True, help="Answer style."
 )
 @click.option("--references", is_flag=True, help="Answer sends with a delivery reference ('80 refaccuse=N').")
-@click.option("--latency-ms", type=float, default=0.0, help="Delay every answer by this many milliseconds.")
-@click.option("--technical-rate", type=float, default=0.0, help="Share of requests answered -2.")
-@click.option("--http500-rate", type=float, default=0.0, help="Share answered HTTP 500.")
-@click.option("--http429-rate", type=float, default=0.0, help="Share answered HTTP 429 with Retry-After.")
-@click.option("--drop-rate", type=float, default=0.0, help="Share of connections dropped before handling.")
-@click.option("--lost-answer-rate", type=float, default=0.0, help="Share applied, then dropped without answer.")
+@click.option("--latency-ms", type=click.FloatRange(0, 60_000), default=0.0, help="Delay every answer (milliseconds).")
+@click.option("--technical-rate", type=SHARE, default=0.0, help="Share of requests answered -2.")
+@click.option("--http500-rate", type=SHARE, default=0.0, help="Share answered HTTP 500.")
+@click.option("--http429-rate", type=SHARE, default=0.0, help="Share answered HTTP 429 with Retry-After.")
+@click.option("--drop-rate", type=SHARE, default=0.0, help="Share of connections dropped before handling.")
+@click.option("--lost-answer-rate", type=SHARE, default=0.0, help="Share applied, then dropped without answer.")
 @click.option("--seed", type=int, help="Seed for the fault draws (repeatable runs).")
 def sandbox_serve(
     host: str,

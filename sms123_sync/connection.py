@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sms123_sync.client import DEFAULT_BASE_URL, Client, RetryPolicy
+from sms123_sync.redact import forget
 from sms123_sync.sandbox import DEFAULT_KEY, DEFAULT_USER, Sandbox
 from sms123_sync.wire import Credentials, WireFormat
 
@@ -73,4 +74,5 @@ def connect(settings: ConnectionSettings, *, max_connections: int = 16) -> Itera
             max_connections=max_connections,
         ) as client,
     ):
+        forget(DEFAULT_USER, DEFAULT_KEY)  # public defaults, not secrets
         yield client

@@ -53,6 +53,16 @@ def register(*secrets: str) -> None:
         _literals = tuple(sorted(forms, key=len, reverse=True))
 
 
+def forget(*values: str) -> None:
+    """Stops redacting ``values`` literally: for well-known public ones (the sandbox's).
+
+    Otherwise ``sync --sandbox`` would mask the word "sandbox" (its user) in every error.
+    """
+    global _literals
+    with _lock:
+        _literals = tuple(s for s in _literals if s not in values)
+
+
 def redact(text: str) -> str:
     """``text`` with every registered secret and every labelled credential masked."""
     for secret in _literals:

@@ -306,3 +306,13 @@ def test_option_values_are_validated(args: list[str], message: str) -> None:
     assert result.exit_code == 2
     assert f"Invalid value for '{message}'" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--drop-rate", "2"], ["--technical-rate", "-0.1"], ["--latency-ms", "-5"], ["--port", "70000"]],
+)
+def test_sandbox_serve_option_values_are_validated(args: list[str]) -> None:
+    result = CliRunner().invoke(cli, ["sandbox", "serve", *args])
+    assert result.exit_code == 2
+    assert f"Invalid value for '{args[0]}'" in result.output

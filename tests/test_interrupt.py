@@ -93,6 +93,7 @@ def test_first_signal_stops_after_the_calls_in_flight(tmp_path: Path, sig: signa
         assert adds < count / 3
         assert f"interrupted by {sig.name}" in out and "the next run continues" in out
         assert "Traceback" not in err
+        assert f"{sig.name}: finishing the calls in flight" in err  # said at once, before the end
         entries = journal(state)
         # Every journaled operation was sent and its answer recorded: none is left open,
         # and no unsent operation was journaled (one add call per contact here).

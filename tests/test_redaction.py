@@ -175,3 +175,12 @@ def test_a_protocol_error_quotes_the_answer_redacted() -> None:
     with pytest.raises(ProtocolError) as caught:
         parse_answer(Endpoint.GROUP_ADD, f"ERR {KEY}")
     assert "ERR ***" in str(caught.value)
+
+
+def test_the_sandbox_default_user_is_not_masked_in_messages(tmp_path: Path) -> None:
+    from sms123_sync.connection import ConnectionSettings, connect
+    from sms123_sync.errors import InputError
+
+    with connect(ConnectionSettings(sandbox=True, sandbox_data=tmp_path / "sb.sqlite")):
+        pass
+    assert "no sandbox data" in str(InputError("no sandbox data here"))
