@@ -12,15 +12,17 @@ import functools
 import json
 import logging
 import os
+import re
 import stat
 import sys
 import tempfile
+import time
 import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, ClassVar, NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -33,13 +35,14 @@ from sms123_sync.api.send import parse_when, prepare_send, send_sms
 from sms123_sync.api.wire import WireFormat
 from sms123_sync.errors import EXIT_INTERNAL, InputError, Sms123Error
 from sms123_sync.files import open_private, output_problem
-from sms123_sync.logs import redact, setup_logging, stop_logging
+from sms123_sync.logs import setup_logging, stop_logging
 from sms123_sync.mapping.pipeline import read_desired
 from sms123_sync.reconcile.adopt import import_existing
-from sms123_sync.reconcile.apply import ApplyOptions
+from sms123_sync.reconcile.apply import EXIT_INTERRUPTED, ApplyOptions
 from sms123_sync.reconcile.plan import Plan, PlanOptions, parse_max_delete
 from sms123_sync.reconcile.state import DEFAULT_STATE, StateStore, state_error_of
 from sms123_sync.reconcile.sync import make_plan, run_sync
+from sms123_sync.redact import redact
 from sms123_sync.reports import terminal as render
 from sms123_sync.reports.document import (
     journal_document,
@@ -59,6 +62,9 @@ log = logging.getLogger("sms123_sync")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+SHARE = click.FloatRange(0, 1)  # a fault rate: the share of requests it hits
+PORT = click.IntRange(0, 65535)
 
 
 # What the running command told the error handler, in the context's shared ``meta``.
@@ -90,8 +96,8 @@ class _Cli(click.Group):
         except Sms123Error as exc:
             _fail(ctx, str(exc), exc.exit_code)
         except KeyboardInterrupt:
-            err.print("interrupted")
-            ctx.exit(130)
+            err.print("interrupted; the next run settles any call left in flight")
+            ctx.exit(EXIT_INTERRUPTED)
         except Exception as exc:
             known = state_error_of(exc)
             if known is not None:
@@ -157,6 +163,27 @@ def _save_crash(trace: str) -> Path | None:
     return None
 
 
+class Duration(click.ParamType[float, Any]):
+    """Seconds, or a number with s, m or h: ``90``, ``90s``, ``30m``, ``1.5h``."""
+
+    name = "duration"
+    _UNITS: ClassVar[dict[str, int]] = {"": 1, "s": 1, "m": 60, "h": 3600}
+    _FORM = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*$", re.IGNORECASE)
+    MAXIMUM = 7 * 24 * 3600
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, int | float):
+            seconds = float(value)
+        else:
+            match = self._FORM.match(str(value))
+            if match is None:
+                self.fail(f"{value!r}: give seconds (90) or a number with s, m or h (30m, 2h)", param, ctx)
+            seconds = float(match.group(1)) * self._UNITS[match.group(2).lower()]
+        if not 0 < seconds <= self.MAXIMUM:
+            self.fail(f"{value!r}: must be more than 0 and at most 7 days", param, ctx)
+        return seconds
+
+
 def connection_options(func: F) -> F:
     """The options of every command that talks to the API."""
     options = [
@@ -180,7 +207,13 @@ def connection_options(func: F) -> F:
             show_default=True,
             help="Request body format.",
         ),
-        click.option("--timeout", type=float, default=15.0, show_default=True, help="Seconds per HTTP request."),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(0.1, 600),
+            default=15.0,
+            show_default=True,
+            help="Seconds each HTTP request may take in all (connect, headers, body).",
+        ),
         click.option("--retries", type=click.IntRange(1, 20), default=5, show_default=True, help="Attempts per call."),
         click.option(
             "--sandbox",
@@ -322,7 +355,7 @@ def sandbox() -> None:
     is_flag=True,
     help="Allow a non-loopback --host: anyone who reaches it can use the key and read the account.",
 )
-@click.option("--port", type=int, default=8123, show_default=True, help="Port (0 picks a free one).")
+@click.option("--port", type=PORT, default=8123, show_default=True, help="Port (0 picks a free one).")
 @click.option(
     "--data",
     type=click.Path(path_type=Path),
@@ -337,12 +370,12 @@ def sandbox() -> None:
     "--style", type=click.Choice(["plain", "json", "xml"]), default="plain", show_default=True, help="Answer style."
 )
 @click.option("--references", is_flag=True, help="Answer sends with a delivery reference ('80 refaccuse=N').")
-@click.option("--latency-ms", type=float, default=0.0, help="Delay every answer by this many milliseconds.")
-@click.option("--technical-rate", type=float, default=0.0, help="Share of requests answered -2.")
-@click.option("--http500-rate", type=float, default=0.0, help="Share answered HTTP 500.")
-@click.option("--http429-rate", type=float, default=0.0, help="Share answered HTTP 429 with Retry-After.")
-@click.option("--drop-rate", type=float, default=0.0, help="Share of connections dropped before handling.")
-@click.option("--lost-answer-rate", type=float, default=0.0, help="Share applied, then dropped without answer.")
+@click.option("--latency-ms", type=click.FloatRange(0, 60_000), default=0.0, help="Delay every answer (milliseconds).")
+@click.option("--technical-rate", type=SHARE, default=0.0, help="Share of requests answered -2.")
+@click.option("--http500-rate", type=SHARE, default=0.0, help="Share answered HTTP 500.")
+@click.option("--http429-rate", type=SHARE, default=0.0, help="Share answered HTTP 429 with Retry-After.")
+@click.option("--drop-rate", type=SHARE, default=0.0, help="Share of connections dropped before handling.")
+@click.option("--lost-answer-rate", type=SHARE, default=0.0, help="Share applied, then dropped without answer.")
 @click.option("--seed", type=int, help="Seed for the fault draws (repeatable runs).")
 def sandbox_serve(
     host: str,
@@ -425,7 +458,13 @@ def sandbox_show(data: Path, as_json: bool) -> None:
 @click.option(
     "--rejects", "rejects_path", type=click.Path(path_type=Path), help="Write every rejected row to this CSV."
 )
-@click.option("--show", type=int, default=10, show_default=True, help="How many rejects and warnings to print.")
+@click.option(
+    "--show",
+    type=click.IntRange(0, 100_000),
+    default=10,
+    show_default=True,
+    help="How many rejects and warnings to print.",
+)
 def validate(source: str, mapping_path: Path, rejects_path: Path | None, show: int) -> None:
     """Read SOURCE through the mapping and report what would be synced, without any call."""
     if rejects_path is not None:
@@ -613,7 +652,13 @@ def _plan(
 @click.option("--dry-run", is_flag=True, help="Plan only (same as the plan command).")
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking (needed without a terminal).")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help="Calls in flight.")
-@click.option("--rate", type=float, help="At most this many requests per second.")
+@click.option("--rate", type=click.FloatRange(0.1, 10_000), help="At most this many requests per second.")
+@click.option(
+    "--deadline",
+    type=Duration(),
+    help="Start no operation after this long (90, 90s, 30m, 2h; at most 7 days): "
+    "calls in flight finish, the rest waits for the next run, exit 1.",
+)
 @report_options
 @connection_options
 def sync_command(
@@ -627,12 +672,18 @@ def sync_command(
     yes: bool,
     concurrency: int,
     rate: float | None,
+    deadline: float | None,
     reports: list[Path],
     as_json: bool,
     connection: ConnectionSettings,
 ) -> None:
-    """Make the account's groups match SOURCE: plan, confirm, apply."""
+    """Make the account's groups match SOURCE: plan, confirm, apply.
+
+    Ctrl-C or SIGTERM while applying: the calls in flight finish and are recorded, no
+    other starts, exit 130; the next run continues. A second one stops at once.
+    """
     ctx = click.get_current_context()
+    deadline_at = None if deadline is None else time.monotonic() + deadline
     if dry_run:
         _plan(source, mapping_path, state_path, max_delete, allow_empty, verbose, reports, as_json)
         return
@@ -655,7 +706,9 @@ def sync_command(
             state_path,
             connection,
             plan_options=_plan_options(max_delete, allow_empty),
-            apply_options=ApplyOptions(concurrency=concurrency, rate=rate),
+            apply_options=ApplyOptions(
+                concurrency=concurrency, rate=rate, deadline_at=deadline_at, handle_signals=True
+            ),
             confirm=confirm,
             on_done=progress.advance,
             before_apply=lambda plan: render.print_plan(console, plan, None if verbose else 20),
@@ -673,7 +726,7 @@ def sync_command(
 
 @cli.group(invoke_without_command=True)
 @_state_option
-@click.option("--limit", type=int, default=30, show_default=True, help="How many runs to list.")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=30, show_default=True, help="How many runs to list.")
 @click.pass_context
 def runs(ctx: click.Context, state_path: Path, limit: int) -> None:
     """Past runs, newest first: when, how long, source, counts, exit code."""

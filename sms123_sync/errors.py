@@ -14,14 +14,18 @@ Callers catch by category, never by message text::
         ├── RetryableError    -2, HTTP 429/5xx, timeout, dropped connection
         ├── RejectedError     the API refused this one request (bad number, ...)
         └── ProtocolError     an answer that could not be understood
+    StoppedError              the run was stopped early (deadline: exit 1, signal: 130)
 
 Exception texts never carry credentials: the client builds them from codes and
-endpoint names only.
+endpoint names, and every message is passed through :func:`sms123_sync.redact.redact`
+here, once, so a server's echo of our request cannot carry the key further.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from sms123_sync.redact import redact
 
 if TYPE_CHECKING:
     from sms123_sync.api.codes import CodeInfo
@@ -31,6 +35,13 @@ class Sms123Error(Exception):
     """Base of every error this package raises on purpose."""
 
     exit_code = 2
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
+
+    def __str__(self) -> str:
+        # Again at display time: ``args`` may have been changed after construction.
+        return redact(super().__str__())
 
 
 class InputError(Sms123Error):
@@ -121,3 +132,11 @@ class ProtocolError(ApiError):
 # and the full trace in a file. 70 is EX_SOFTWARE in sysexits.h; a code of its own lets
 # monitoring tell a crash from a run where some operations failed (1).
 EXIT_INTERNAL = 70
+
+
+class StoppedError(Sms123Error):
+    """The run stopped before its end on purpose; unstarted operations wait for the next run."""
+
+    def __init__(self, message: str, *, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code

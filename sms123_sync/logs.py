@@ -13,14 +13,7 @@ from pathlib import Path
 
 from sms123_sync.errors import InputError
 from sms123_sync.files import open_private, output_problem
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every non-empty secret replaced by ``***``."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+from sms123_sync.redact import redact
 
 
 class RedactSecrets(logging.Filter):
@@ -31,6 +24,8 @@ class RedactSecrets(logging.Filter):
         self.secrets = tuple(s for s in secrets if s)
 
     def filter(self, record: logging.LogRecord) -> bool:
+        # The secrets given to this handler, then the shared net: labelled credentials
+        # and every client's registered values.
         record.msg, record.args = redact(record.getMessage(), self.secrets), None
         if record.exc_info:
             # Format the trace here, redacted; the handler then uses this text as is.

@@ -7,14 +7,23 @@ judge (done, already done, conflict, not found, bad input) and raises for the an
 that end the run (:class:`AuthError`, :class:`AccountError`) or that stayed transient
 through every retry (:class:`RetryableError`).
 
+Every attempt ends at a wall-clock deadline (``timeout`` seconds for connect, headers
+and body together; see :mod:`sms123_sync.api.transport`), reads at most
+:data:`MAX_ANSWER_BYTES` of an uncompressed answer, and accepts only a short code token
+(see :mod:`sms123_sync.api.wire`); anything else is a :class:`ProtocolError` quoting a
+redacted excerpt of what came back.
+
 Never logged or put in an exception: the request body (it carries the credentials).
+Each client registers its credentials with :mod:`sms123_sync.redact`, so a server's
+echo of them is masked in every error text.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -27,6 +36,7 @@ import httpx
 import tenacity
 
 from sms123_sync.api.codes import Category, CodeInfo, Endpoint, lookup
+from sms123_sync.api.transport import DeadlineClient, DeadlineTransport, deadline
 from sms123_sync.api.wire import Credentials, WireFormat, encode_request, parse_answer, parse_balance
 from sms123_sync.contact import ContactFields
 from sms123_sync.errors import (
@@ -36,12 +46,16 @@ from sms123_sync.errors import (
     ProtocolError,
     RetryableError,
 )
+from sms123_sync.redact import excerpt, register
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://www.123-sms.net/api/"
 PARIS = ZoneInfo("Europe/Paris")
 GROUP_SEPARATOR = "--"
+
+# Real answers are a few bytes ("80 refaccuse=123"); anything near this is not one.
+MAX_ANSWER_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +186,59 @@ def _maybe_applied(exc: httpx.TransportError) -> bool:
     return not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    """An answer read off the wire within the limits: status, headers, decoded body."""
+
+    status: int
+    headers: httpx.Headers
+    text: str
+
+
+def _check_head(endpoint: Endpoint, response: httpx.Response) -> None:
+    """Refuses, before reading the body, an answer that is compressed or too long."""
+    encoding = response.headers.get("Content-Encoding", "").strip().lower()
+    if encoding not in ("", "identity"):
+        raise ProtocolError(
+            f"{endpoint.value}: compressed answer refused (Content-Encoding {excerpt(encoding)}, asked for identity)",
+            endpoint=endpoint.value,
+        )
+    length = response.headers.get("Content-Length", "").strip()
+    if length.isdigit() and int(length) > MAX_ANSWER_BYTES:
+        raise ProtocolError(
+            f"{endpoint.value}: answer of {int(length)} bytes refused (at most {MAX_ANSWER_BYTES})",
+            endpoint=endpoint.value,
+        )
+
+
+class _Body:
+    """Collects an answer's bytes, refusing more than :data:`MAX_ANSWER_BYTES`."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.parts: list[bytes] = []
+        self.size = 0
+
+    def add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > MAX_ANSWER_BYTES:
+            raise ProtocolError(
+                f"{self.endpoint.value}: answer longer than {MAX_ANSWER_BYTES} bytes refused; it began "
+                + excerpt(b"".join([*self.parts, chunk])[:4096].decode("utf-8", errors="replace")),
+                endpoint=self.endpoint.value,
+            )
+        self.parts.append(chunk)
+
+    def reply(self, response: httpx.Response) -> _Reply:
+        raw = b"".join(self.parts)
+        try:
+            text = raw.decode(response.charset_encoding or "utf-8", errors="replace")
+        except LookupError:  # a charset Python does not know
+            text = raw.decode("utf-8", errors="replace")
+        return _Reply(response.status_code, response.headers, text)
+
+
+def _retry_after(response: _Reply) -> float | None:
     value = response.headers.get("Retry-After")
     if value is None:
         return None
@@ -199,8 +265,11 @@ class _Core:
         self.credentials = credentials
         self.base_url = check_base_url(base_url)
         self.wire_format = WireFormat(wire_format)
+        if not timeout > 0:
+            raise InputError(f"timeout must be a positive number of seconds, not {timeout!r}")
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
+        register(*credentials.secrets())
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, credentials={self.credentials!r})"
@@ -218,26 +287,25 @@ class _Core:
         body, headers = encode_request({**self.credentials.as_params(), **params}, self.wire_format)
         return self.base_url + endpoint.value, body, headers
 
-    def _interpret(self, endpoint: Endpoint, response: httpx.Response, attempt: _Attempt) -> Result:
-        status = response.status_code
+    def _interpret(self, endpoint: Endpoint, response: _Reply, attempt: _Attempt) -> Result:
+        status = response.status
         if status == 429 or status >= 500:
             raise RetryableError(
                 f"{endpoint.value}: HTTP {status}", endpoint=endpoint.value, retry_after=_retry_after(response)
             )
-        if status >= 400:
+        if not 200 <= status < 300:
             raise ProtocolError(f"{endpoint.value}: HTTP {status}", endpoint=endpoint.value)
         answer = parse_answer(endpoint, response.text)
         info = lookup(endpoint, answer.code)
         _raise_for_category(endpoint, info)
         return Result(endpoint, info, answer.reference, answer.raw, attempt.count, attempt.maybe_applied)
 
-    def _interpret_balance(self, response: httpx.Response, attempt: _Attempt) -> Balance:
-        if response.status_code == 429 or response.status_code >= 500:
-            raise RetryableError(
-                f"solde/: HTTP {response.status_code}", endpoint="solde/", retry_after=_retry_after(response)
-            )
-        if response.status_code >= 400:
-            raise ProtocolError(f"solde/: HTTP {response.status_code}", endpoint="solde/")
+    def _interpret_balance(self, response: _Reply, attempt: _Attempt) -> Balance:
+        status = response.status
+        if status == 429 or status >= 500:
+            raise RetryableError(f"solde/: HTTP {status}", endpoint="solde/", retry_after=_retry_after(response))
+        if not 200 <= status < 300:
+            raise ProtocolError(f"solde/: HTTP {status}", endpoint="solde/")
         value = parse_balance(response.text)
         if isinstance(value, Decimal):
             return Balance(value, response.text, attempt.count)
@@ -249,16 +317,26 @@ class _Core:
 class _Attempt:
     """Counts the attempts of one call and whether any may have been applied."""
 
-    __slots__ = ("count", "maybe_applied")
+    __slots__ = ("count", "maybe_applied", "timeout")
 
-    def __init__(self) -> None:
+    def __init__(self, timeout: float) -> None:
         self.count = 0
         self.maybe_applied = False
+        self.timeout = timeout
 
     def transport_failed(self, endpoint: Endpoint, exc: httpx.TransportError) -> RetryableError:
         maybe = _maybe_applied(exc)
         self.maybe_applied = self.maybe_applied or maybe
-        return RetryableError(f"{endpoint.value}: {type(exc).__name__}", endpoint=endpoint.value, maybe_applied=maybe)
+        what = type(exc).__name__
+        if isinstance(exc, httpx.TimeoutException):
+            what = f"no complete answer within {self.timeout:g} s ({what})"
+        return RetryableError(f"{endpoint.value}: {what}", endpoint=endpoint.value, maybe_applied=maybe)
+
+    def deadline_passed(self, endpoint: Endpoint) -> RetryableError:
+        """The async client's overall deadline: the request was sent, so maybe applied."""
+        self.maybe_applied = True
+        message = f"{endpoint.value}: no complete answer within {self.timeout:g} s (deadline)"
+        return RetryableError(message, endpoint=endpoint.value, maybe_applied=True)
 
     def exhausted(self, last: RetryableError) -> RetryableError:
         """The error that ends the call: ambiguous if any attempt may have been applied."""
@@ -287,6 +365,19 @@ def _log_retry(state: tenacity.RetryCallState) -> None:
 T = TypeVar("T")
 
 
+def _collect(endpoint: Endpoint, response: httpx.Response, chunks: Iterable[bytes]) -> _Reply:
+    """Reads a streamed answer within the limits; an error status's body is not needed.
+
+    ``iter_bytes`` decodes nothing here: a Content-Encoding other than identity was refused.
+    """
+    collected = _Body(endpoint)
+    if response.status_code < 400:
+        _check_head(endpoint, response)
+        for chunk in chunks:
+            collected.add(chunk)
+    return collected.reply(response)
+
+
 class Client(_Core):
     """Blocking client; safe to share between threads (httpx pools connections)."""
 
@@ -303,7 +394,10 @@ class Client(_Core):
     ) -> None:
         super().__init__(credentials, base_url=base_url, wire_format=wire_format, timeout=timeout, retry=retry)
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        self._http = httpx.Client(timeout=timeout, limits=limits, transport=transport)
+        # Per-read timeouts stay as a floor; the transport's deadline bounds the whole request.
+        self._http = DeadlineClient(
+            timeout=timeout, limits=limits, transport=transport or DeadlineTransport(limits=limits)
+        )
 
     def __enter__(self) -> Self:
         return self
@@ -314,21 +408,26 @@ class Client(_Core):
     def close(self) -> None:
         self._http.close()
 
-    def _post(self, endpoint: Endpoint, params: Mapping[str, str], read: Callable[[httpx.Response, _Attempt], T]) -> T:
+    def _post(self, endpoint: Endpoint, params: Mapping[str, str], read: Callable[[_Reply, _Attempt], T]) -> T:
         url, body, headers = self._prepare(endpoint, params)
-        attempt = _Attempt()
+        attempt = _Attempt(self.timeout)
         try:
             for retrying in tenacity.Retrying(**self._retrying()):
                 with retrying:
                     attempt.count += 1
                     try:
-                        response = self._http.post(url, content=body, headers=headers)
+                        reply = self._exchange(endpoint, url, body, headers)
                     except httpx.TransportError as exc:
                         raise attempt.transport_failed(endpoint, exc) from None
-                    return read(response, attempt)
+                    return read(reply, attempt)
         except RetryableError as exc:
             raise attempt.exhausted(exc) from None
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    def _exchange(self, endpoint: Endpoint, url: str, body: bytes, headers: dict[str, str]) -> _Reply:
+        """One attempt: request and capped answer, all within the deadline."""
+        with deadline(self.timeout), self._http.stream("POST", url, content=body, headers=headers) as response:
+            return _collect(endpoint, response, response.iter_bytes())
 
     def call(self, endpoint: Endpoint, params: Mapping[str, str]) -> Result:
         """One endpoint call with retries; see the module docstring for what raises."""
@@ -391,23 +490,34 @@ class AsyncClient(_Core):
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _post(
-        self, endpoint: Endpoint, params: Mapping[str, str], read: Callable[[httpx.Response, _Attempt], T]
-    ) -> T:
+    async def _post(self, endpoint: Endpoint, params: Mapping[str, str], read: Callable[[_Reply, _Attempt], T]) -> T:
         url, body, headers = self._prepare(endpoint, params)
-        attempt = _Attempt()
+        attempt = _Attempt(self.timeout)
         try:
             async for retrying in tenacity.AsyncRetrying(**self._retrying()):
                 with retrying:
                     attempt.count += 1
                     try:
-                        response = await self._http.post(url, content=body, headers=headers)
+                        # Cancellation at the deadline covers every await of the attempt.
+                        async with asyncio.timeout(self.timeout):
+                            reply = await self._exchange(endpoint, url, body, headers)
                     except httpx.TransportError as exc:
                         raise attempt.transport_failed(endpoint, exc) from None
-                    return read(response, attempt)
+                    except TimeoutError:
+                        raise attempt.deadline_passed(endpoint) from None
+                    return read(reply, attempt)
         except RetryableError as exc:
             raise attempt.exhausted(exc) from None
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    async def _exchange(self, endpoint: Endpoint, url: str, body: bytes, headers: dict[str, str]) -> _Reply:
+        async with self._http.stream("POST", url, content=body, headers=headers) as response:
+            collected = _Body(endpoint)
+            if response.status_code < 400:
+                _check_head(endpoint, response)
+                async for chunk in response.aiter_bytes():
+                    collected.add(chunk)
+            return collected.reply(response)
 
     async def call(self, endpoint: Endpoint, params: Mapping[str, str]) -> Result:
         return await self._post(endpoint, params, lambda r, a: self._interpret(endpoint, r, a))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sms123_sync.api.client import DEFAULT_BASE_URL, Client, RetryPolicy
 from sms123_sync.api.wire import Credentials, WireFormat
+from sms123_sync.redact import forget
 
 WORK_DIR = Path(".sms123-sync")
 ENV_USER = "SMS123_USER"
@@ -75,4 +76,5 @@ def connect(settings: ConnectionSettings, *, max_connections: int = 16) -> Itera
             max_connections=max_connections,
         ) as client,
     ):
+        forget(DEFAULT_USER, DEFAULT_KEY)  # public defaults, not secrets
         yield client

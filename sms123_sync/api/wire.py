@@ -20,6 +20,7 @@ import defusedxml.ElementTree as SafeET
 
 from sms123_sync.api.codes import Endpoint
 from sms123_sync.errors import ProtocolError
+from sms123_sync.redact import excerpt
 
 
 class WireFormat(StrEnum):
@@ -66,7 +67,8 @@ def mask(value: str) -> str:
 
 def encode_request(params: Mapping[str, str], fmt: WireFormat) -> tuple[bytes, dict[str, str]]:
     """The POST body and headers for ``params`` in ``fmt``."""
-    headers = {"Content-Type": fmt.media_type, "Accept": fmt.media_type}
+    # identity: an answer is a few bytes, and a compressed one could inflate without bound.
+    headers = {"Content-Type": fmt.media_type, "Accept": fmt.media_type, "Accept-Encoding": "identity"}
     if fmt is WireFormat.JSON:
         return json.dumps(dict(params), ensure_ascii=False).encode("utf-8"), headers
     root = Element("sms")
@@ -103,26 +105,36 @@ class Answer:
     raw: str
 
 
-_REF_WORDS = re.compile(r"^(-?\d+|E\d+)\s*[ :;,]\s*(?:ref\w*\s*=\s*)?(\w+)$", re.IGNORECASE)
+# A code is short: "80", "514", "-2", "E505". A reference is one short word of letters
+# and digits. Anything longer is not an answer of this API, whatever its status.
+_CODE = re.compile(r"^(?:-?\d{1,3}|E\d{3})$")
+_REFERENCE = re.compile(r"^\w{1,40}$")
+_REF_WORDS = re.compile(r"^(-?\d{1,3}|E\d{3})\s*[ :;,]\s*(?:ref\w{0,12}\s*=\s*)?(\w{1,40})$", re.IGNORECASE)
 _THREE_DIGIT_SEND = ("100", "101", "102")
 
 
-def _fields_of(raw: str) -> dict[str, str] | None:
+def _not_an_answer(what: str, endpoint: Endpoint | str, raw: str) -> ProtocolError:
+    """The error for an answer this API would not give, quoting it cut short and redacted."""
+    name = endpoint.value if isinstance(endpoint, Endpoint) else endpoint
+    return ProtocolError(f"{name} answered {what}: {excerpt(raw)}", endpoint=name)
+
+
+def _fields_of(raw: str, endpoint: Endpoint | str) -> dict[str, str] | None:
     """The fields of a JSON or XML answer, or None for plain text."""
     text = raw.strip()
     if text.startswith("{"):
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ProtocolError(f"unreadable JSON answer: {exc.msg}") from None
+        except (json.JSONDecodeError, RecursionError):
+            raise _not_an_answer("unreadable JSON", endpoint, raw) from None
         if not isinstance(data, dict):
-            raise ProtocolError("JSON answer is not an object")
+            raise _not_an_answer("JSON that is not an object", endpoint, raw)
         return {str(k).lower(): str(v) for k, v in data.items() if v is not None}
     if text.startswith("<"):
         try:
             root = SafeET.fromstring(text.encode("utf-8"))
-        except Exception as exc:  # defusedxml raises several unrelated types
-            raise ProtocolError(f"unreadable XML answer: {type(exc).__name__}") from None
+        except Exception:  # defusedxml raises several unrelated types
+            raise _not_an_answer("unreadable XML or HTML", endpoint, raw) from None
         found = {el.tag.lower(): (el.text or "").strip() for el in root.iter() if el is not root}
         if not found and root.text:
             found = {root.tag.lower(): root.text.strip()}
@@ -141,38 +153,45 @@ def split_code(endpoint: Endpoint, text: str) -> tuple[str, str | None]:
     match = _REF_WORDS.match(text)
     if match:
         return match.group(1), match.group(2)
-    if not text.isdigit():
+    if _CODE.match(text):
         return text, None
+    if not text.isdigit():
+        raise _not_an_answer("something that is not a code", endpoint, text)
     width = 3
     if endpoint is Endpoint.SEND and not text.startswith(_THREE_DIGIT_SEND):
         width = 2
     if len(text) <= width:
         return text, None
+    if not _REFERENCE.match(text[width:]):
+        raise _not_an_answer("a digit run too long for a code and reference", endpoint, text)
     return text[:width], text[width:]
 
 
 def parse_answer(endpoint: Endpoint, raw: str) -> Answer:
     """Reads a code answer in any of the three styles."""
-    fields = _fields_of(raw)
+    fields = _fields_of(raw, endpoint)
+    if not raw.strip():
+        raise ProtocolError(f"empty answer from {endpoint.value}", endpoint=endpoint.value)
     if fields is None:
         code, ref = split_code(endpoint, raw)
     else:
         value = fields.get("code") or fields.get("retour") or fields.get("status")
         if value is None:
-            raise ProtocolError(f"answer of {endpoint.value} has no code field")
+            raise _not_an_answer("without a code field", endpoint, raw)
         code, ref = split_code(endpoint, value)
         ref = fields.get("refaccuse") or fields.get("reference") or ref
-    if not code:
-        raise ProtocolError(f"empty answer from {endpoint.value}")
+        if ref is not None and not _REFERENCE.match(ref):
+            raise _not_an_answer("a reference that is not one short word", endpoint, ref)
     return Answer(code=code, reference=ref, raw=raw)
 
 
-_BALANCE = re.compile(r"^\d+(?:[.,]\d+)?$")
+# A balance is a count of credits: a short decimal, never a page of digits.
+_BALANCE = re.compile(r"^\d{1,12}(?:[.,]\d{1,6})?$")
 
 
 def parse_balance(raw: str) -> Decimal | str:
     """The balance as a Decimal, or the error code the server gave instead."""
-    fields = _fields_of(raw)
+    fields = _fields_of(raw, Endpoint.BALANCE)
     text = raw.strip() if fields is None else (fields.get("solde") or fields.get("balance") or fields.get("code") or "")
     text = text.strip()
     if _BALANCE.match(text):
@@ -180,9 +199,11 @@ def parse_balance(raw: str) -> Decimal | str:
             return Decimal(text.replace(",", "."))
         except InvalidOperation:  # pragma: no cover - the regex admits only numbers
             raise ProtocolError("unreadable balance") from None
-    if text:
+    if _CODE.match(text):
         return text
-    raise ProtocolError("empty answer from solde/")
+    if text:
+        raise _not_an_answer("something that is neither a balance nor a code", Endpoint.BALANCE, text)
+    raise ProtocolError("empty answer from solde/", endpoint=Endpoint.BALANCE.value)
 
 
 def render_answer(style: str, code: str, reference: str | None = None) -> tuple[str, str]:

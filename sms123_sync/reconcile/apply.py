@@ -11,25 +11,43 @@ an update of its fields, group by group for a multi-group add; a "not found" or
 "conflict" answer after an attempt that may have been applied is our own earlier
 success; a group still holding unknown contacts (515) is a conflict kept in the
 report; credentials or account errors stop the run.
+
+Stopping early (DESIGN, "the journal is the truth"): past the run's deadline, or after a
+first SIGINT/SIGTERM, no new operation starts; those in flight finish and are journaled;
+the queued ones are reported as skipped and never journaled, so the next run plans them
+again. A second signal stops at once (open journal entries are settled by the next run).
 """
 
 from __future__ import annotations
 
+import logging
+import signal
 import sqlite3
+import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import FrameType
 
 from sms123_sync.api.client import Client, Result
 from sms123_sync.api.codes import Category
 from sms123_sync.contact import ContactFields
-from sms123_sync.errors import AccountError, AuthError, RetryableError, Sms123Error
+from sms123_sync.errors import AccountError, ApiError, AuthError, RetryableError, Sms123Error, StoppedError
 from sms123_sync.reconcile.plan import Operation, OpKind, Plan
 from sms123_sync.reconcile.state import StateStore
+
+log = logging.getLogger(__name__)
+
+# Exit code of a run stopped by SIGINT/SIGTERM (128 + SIGINT, the shell's convention).
+EXIT_INTERRUPTED = 130
+# Exit code of a run that reached its --deadline with operations left.
+EXIT_DEADLINE = 1
+NOT_STARTED = "not started: run stopped"
 
 
 class Status(StrEnum):
@@ -55,6 +73,10 @@ class Outcome:
 class ApplyOptions:
     concurrency: int = 8
     rate: float | None = None  # requests per second, all threads together
+    # time.monotonic() after which no operation starts (the run's --deadline).
+    deadline_at: float | None = None
+    # Install SIGINT/SIGTERM handlers for a graceful stop (command line; main thread only).
+    handle_signals: bool = False
 
 
 @dataclass
@@ -80,15 +102,20 @@ class _RateLimiter:
         self._next = time.monotonic()
         self._lock = threading.Lock()
 
-    def wait(self) -> None:
+    def wait(self, stop: threading.Event | None = None, until: float | None = None) -> None:
+        """Waits for this thread's slot; returns early when ``stop`` is set or at ``until``."""
         if not self._interval:
             return
         with self._lock:
             now = time.monotonic()
             slot = max(now, self._next)
             self._next = slot + self._interval
-        if slot > now:
-            time.sleep(slot - now)
+        end = slot if until is None else min(slot, until)
+        if end > now:
+            if stop is None:
+                time.sleep(end - now)
+            else:
+                stop.wait(end - now)
 
 
 class Applier:
@@ -108,7 +135,30 @@ class Applier:
         self.options = options or ApplyOptions()
         self._limiter = _RateLimiter(self.options.rate)
         self._stop = threading.Event()
+        self._stop_reason: tuple[str, int] | None = None  # (why, exit code) of an early stop
+        self._prepaid = threading.local()  # the rate slot taken before an operation started
         self._on_done = on_done or (lambda outcome: None)
+
+    def request_stop(self, why: str, exit_code: int) -> None:
+        """No operation starts after this; those in flight finish (thread- and signal-safe)."""
+        if self._stop_reason is None:
+            self._stop_reason = (why, exit_code)
+        self._stop.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop_reason is not None
+
+    def _may_start(self) -> bool:
+        """Takes a rate slot; False when the run must not start another operation."""
+        deadline = self.options.deadline_at
+        self._limiter.wait(self._stop, deadline)
+        if deadline is not None and time.monotonic() >= deadline:
+            self.request_stop("the run's deadline passed", EXIT_DEADLINE)
+        if self._stop.is_set():
+            return False
+        self._prepaid.slot = True
+        return True
 
     def apply(self, plan: Plan) -> RunResult:
         return self.run(plan.operations)
@@ -120,7 +170,8 @@ class Applier:
         for op in operations:
             by_phase[op.kind].append(op)
         failed_groups: set[str] = set()
-        with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:
+        signals = stop_on_signals(self) if self.options.handle_signals else nullcontext()
+        with signals, ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:
             for kind in sorted(by_phase):
                 chains: dict[str, list[Operation]] = defaultdict(list)
                 for op in by_phase[kind]:
@@ -139,6 +190,14 @@ class Applier:
                         failed_groups.add(outcome.op.new_name or outcome.op.groups[0])
                 if result.stopped is not None:
                     break
+        if result.stopped is None and self._stop_reason is not None:
+            why, exit_code = self._stop_reason
+            applied = sum(1 for o in result.outcomes if o.status in (Status.APPLIED, Status.ALREADY))
+            waiting = sum(1 for o in result.outcomes if o.meaning == NOT_STARTED)
+            result.stopped = StoppedError(
+                f"{why}: {applied} operation(s) applied, {waiting} not started; the next run continues from there",
+                exit_code=exit_code,
+            )
         return result
 
     def _chain(
@@ -146,11 +205,12 @@ class Applier:
     ) -> tuple[list[Outcome], Sms123Error | None]:
         outcomes: list[Outcome] = []
         for op in ops:
-            if self._stop.is_set():
-                outcomes.append(Outcome(op, Status.SKIPPED, meaning="run stopped"))
-                continue
             if op.kind in (OpKind.CONTACT_ADD, OpKind.CONTACT_UPD) and failed_groups & set(op.groups):
                 outcomes.append(Outcome(op, Status.SKIPPED, meaning="its group could not be created or renamed"))
+                continue
+            if not self._may_start():
+                # Never journaled: the next run plans it again.
+                outcomes.append(Outcome(op, Status.SKIPPED, meaning=NOT_STARTED))
                 continue
             try:
                 outcome = self._execute(op, suspect)
@@ -181,13 +241,21 @@ class Applier:
             with self.store.change() as db:
                 self.store.journal_end(db, entry, Status.FAILED.value, exc.info.code if exc.info else None, str(exc), 1)
             raise
+        except ApiError as exc:
+            # An answer we cannot read (an HTML page, a compressed or oversized body): the
+            # request reached the server, so it may have been applied. Like a lost
+            # answer, the entry stays open for the next run to settle.
+            return Outcome(op, Status.FAILED, None, f"{exc}; outcome unknown, settled by the next run")
         with self.store.change() as db:
             self._record(db, op, outcome)
             self.store.journal_end(db, entry, outcome.status.value, outcome.code, outcome.meaning, outcome.attempts)
         return outcome
 
     def _call(self, fn: Callable[[], Result]) -> Result:
-        self._limiter.wait()
+        if getattr(self._prepaid, "slot", False):
+            self._prepaid.slot = False  # the operation's first call: its slot was taken to start
+        else:
+            self._limiter.wait()
         return fn()
 
     def _dispatch(self, op: Operation, suspect: bool) -> Outcome:
@@ -297,3 +365,35 @@ class Applier:
         elif ok:
             for group in op.groups:
                 s.put_member(db, group, op.number, op.key, op.fields or ContactFields(), op.old_number, op.fields_hash)
+
+
+@contextmanager
+def stop_on_signals(applier: Applier) -> Iterator[None]:
+    """First SIGINT or SIGTERM: stop gracefully (exit 130); a second one: stop at once.
+
+    cron and systemd stop a job with SIGTERM, so it gets the same graceful stop as
+    Ctrl-C. Signal handlers can only be set from the main thread; elsewhere this does
+    nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    watched = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.getsignal(sig) for sig in watched}
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if applier.stop_requested:
+            raise KeyboardInterrupt
+        applier.request_stop(f"interrupted by {name}", EXIT_INTERRUPTED)
+        message = f"{name}: finishing the calls in flight, starting no more (again to stop at once)"
+        log.warning(message)
+        print(message, file=sys.stderr, flush=True)
+
+    for sig in watched:
+        signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
