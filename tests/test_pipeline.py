@@ -192,11 +192,21 @@ def test_missing_columns_listed_with_suggestion(tmp_path: Path) -> None:
     assert "did you mean 'Telephone'" in text and "the file has: 'Identifiant', 'Telephone', 'Groupes'" in text
 
 
-def test_readme_mapping_contract_loads() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
-    mapping = parse_mapping(block)
-    assert mapping.identity == "CRM Id" and mapping.groups.rename == {"VIP": "Clients VIP"}
+def _yaml_block(page: str) -> str:
+    return (ROOT / page).read_text(encoding="utf-8").split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_documented_mappings_load() -> None:
+    reference = parse_mapping(_yaml_block("docs/mappings.md"))
+    assert reference.identity == "CRM Id" and reference.groups.rename == {"VIP": "Clients VIP"}
+    short = parse_mapping(_yaml_block("README.md"))
+    assert short.groups.always == ["Tous les clients"] and short.mode == "mirror"
+
+
+def test_every_problem_code_is_documented_with_what_to_do() -> None:
+    reference = (ROOT / "docs" / "mappings.md").read_text(encoding="utf-8")
+    for code in ProblemCode:
+        assert f"| `{code.value}` |" in reference, f"{code.value} is missing from docs/mappings.md"
 
 
 @pytest.mark.parametrize(
