@@ -18,19 +18,28 @@ Where the API document is silent, the sandbox chooses, and says so here:
   fields sent empty are cleared.
 - ``group/upd/`` of a group that does not exist answers 517; to a taken name, 513.
 - ``solde/`` with any parameter besides the credentials answers -1.
-- ``send/``: numbers are national French (``06…``) or international digits (``336…``);
-  overseas departments need the account's DOM-TOM option (93). A message longer than
-  one SMS without the long-SMS option answers -1. The balance counts SMS credits: each
-  segment costs one, test sends cost nothing, a cancelled scheduled send is refunded.
-  ``diff`` must be in the future. The 24-hour rule compares number and exact text.
+- ``send/``: numbers are national French (``06…``) or international digits (``336…``),
+  written without spaces as the document asks (the rules: :mod:`.numbers`); overseas
+  departments and territories need the account's DOM-TOM option (93). A message longer
+  than one SMS without the long-SMS option answers -1. The balance counts SMS credits:
+  each segment costs one (GSM 03.38 / UCS-2, :mod:`.message`), test sends cost nothing,
+  a cancelled scheduled send is refunded. ``diff`` must be in the future. The 24-hour
+  rule compares number and exact text.
 - Answers are plain text unless the answer style is ``json`` (``{"code": "514"}``,
   ``{"solde": "12,5"}``) or ``xml`` (``<sms><code>514</code></sms>``). With references
-  on, sends answer ``80 refaccuse=N``.
+  on, sends answer ``80 refaccuse=N``. Any other path below ``/api/`` answers -3 in
+  the same style.
+
+The sandbox reads the document on its own: its codes (:mod:`.codes`), number rules,
+body reading and answers (:mod:`.wire`) and SMS measuring share no code with the
+client, so that a client bug cannot hide behind the same bug here
+(``tests/test_sandbox_independent.py`` checks the imports and the two tables).
 
 Faults (:class:`Faults`) are drawn per request from a seeded generator: latency, a
 rate of -2 answers, HTTP 500 and 429 (with ``Retry-After``), connections dropped
 before the request is handled, and "applied, but the answer was lost" (handled, then
-the connection is closed without an answer).
+the connection is closed without an answer). A client that hangs up on its own is
+normal too: the server carries on without a word.
 """
 
 from __future__ import annotations
