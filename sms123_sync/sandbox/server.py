@@ -18,19 +18,28 @@ Where the API document is silent, the sandbox chooses, and says so here:
   fields sent empty are cleared.
 - ``group/upd/`` of a group that does not exist answers 517; to a taken name, 513.
 - ``solde/`` with any parameter besides the credentials answers -1.
-- ``send/``: numbers are national French (``06…``) or international digits (``336…``);
-  overseas departments need the account's DOM-TOM option (93). A message longer than
-  one SMS without the long-SMS option answers -1. The balance counts SMS credits: each
-  segment costs one, test sends cost nothing, a cancelled scheduled send is refunded.
-  ``diff`` must be in the future. The 24-hour rule compares number and exact text.
+- ``send/``: numbers are national French (``06…``) or international digits (``336…``),
+  written without spaces as the document asks (the rules: :mod:`.numbers`); overseas
+  departments and territories need the account's DOM-TOM option (93). A message longer
+  than one SMS without the long-SMS option answers -1. The balance counts SMS credits:
+  each segment costs one (GSM 03.38 / UCS-2, :mod:`.message`), test sends cost nothing,
+  a cancelled scheduled send is refunded. ``diff`` must be in the future. The 24-hour
+  rule compares number and exact text.
 - Answers are plain text unless the answer style is ``json`` (``{"code": "514"}``,
   ``{"solde": "12,5"}``) or ``xml`` (``<sms><code>514</code></sms>``). With references
-  on, sends answer ``80 refaccuse=N``.
+  on, sends answer ``80 refaccuse=N``. Any other path below ``/api/`` answers -3 in
+  the same style.
+
+The sandbox reads the document on its own: its codes (:mod:`.codes`), number rules,
+body reading and answers (:mod:`.wire`) and SMS measuring share no code with the
+client, so that a client bug cannot hide behind the same bug here
+(``tests/test_sandbox_independent.py`` checks the imports and the two tables).
 
 Faults (:class:`Faults`) are drawn per request from a seeded generator: latency, a
 rate of -2 answers, HTTP 500 and 429 (with ``Retry-After``), connections dropped
 before the request is handled, and "applied, but the answer was lost" (handled, then
-the connection is closed without an answer).
+the connection is closed without an answer). A client that hangs up on its own is
+normal too: the server carries on without a word.
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ import json
 import random
 import socket
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -51,19 +61,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import phonenumbers
-
-from sms123_sync.api.codes import Endpoint, code_of
-from sms123_sync.api.message import has_stop_mention, measure, sender_problem
-from sms123_sync.api.wire import decode_request, render_answer, render_balance
 from sms123_sync.contact import FIELD_NAMES
 from sms123_sync.errors import InputError
-from sms123_sync.mapping.normalize import normalize_phone
+from sms123_sync.sandbox.codes import BAD_URL, Endpoint, code_of
+from sms123_sync.sandbox.message import cost, ends_with_stop, sender_valid
+from sms123_sync.sandbox.numbers import read_number
+from sms123_sync.sandbox.wire import STYLES, UnreadableBodyError, balance_answer, code_answer, read_body
 
 DEFAULT_USER = "sandbox"
 DEFAULT_KEY = "sandbox-key"
-_OVERSEAS = frozenset({"RE", "YT", "GP", "MQ", "GF", "PM", "BL", "MF", "NC", "PF", "WF"})
 _PATHS = {"/api/" + e.value: e for e in Endpoint}
+# A client that hangs up mid-answer (a killed process, a timeout) is normal for a server.
+_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,21 +252,20 @@ class Api:
             return code_of(endpoint, "empty_number"), None
         if not message:
             return code_of(endpoint, "empty_message"), None
-        phone = normalize_phone(number, "FR")
-        if phone is None:
+        recipient = read_number(number)
+        if recipient is None:
             return code_of(endpoint, "bad_number"), None
-        digits = phone.digits
-        region = phonenumbers.region_code_for_number(phonenumbers.parse("+" + digits))
-        if region in _OVERSEAS and not self.account.domtom:
+        digits = recipient.digits
+        if recipient.overseas and not self.account.domtom:
             return code_of(endpoint, "domtom_off"), None
         if digits in self.account.blocked:
             return code_of(endpoint, "blocked"), None
         sender = p.get("senderid", "")
-        if sender and sender_problem(sender):
+        if sender and not sender_valid(sender):
             return code_of(endpoint, "bad_sender"), None
-        if sender and not has_stop_mention(message):
+        if sender and not ends_with_stop(message):
             return code_of(endpoint, "sender_needs_stop"), None
-        shape = measure(message)
+        shape = cost(message)
         if shape.segments > 1 and not self.account.long_sms:
             return code_of(endpoint, "malformed"), None
         now = self.clock()
@@ -433,9 +441,10 @@ class _Handler(BaseHTTPRequestHandler):
         if faults.latency_ms:
             time.sleep(faults.latency_ms / 1000)
         if endpoint is None:
-            self._write(200, "-3", "text/plain") if self.path.startswith("/api/") else self._write(
-                404, "not found", "text/plain"
-            )
+            if self.path.startswith("/api/"):
+                self._write(200, *code_answer(sandbox.style, BAD_URL))
+            else:
+                self._write(404, "not found", "text/plain")
             return
         if faults.any():
             roll = rng()
@@ -459,8 +468,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             lose = False
         try:
-            params = decode_request(body, self.headers.get("Content-Type", ""))
-        except Exception:  # any malformed body is the API's -1, whatever broke
+            params = read_body(body, self.headers.get("Content-Type", ""))
+        except UnreadableBodyError:
             self._answer(endpoint, code_of(endpoint, "malformed"), None)
             return
         code, ref = sandbox.api.handle(endpoint, params)
@@ -473,9 +482,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, endpoint: Endpoint, code: str, ref: str | None) -> None:
         style = self.server.sandbox.style
         if endpoint is Endpoint.BALANCE and code[:1].isdigit():
-            text, ctype = render_balance(style, code)
+            text, ctype = balance_answer(style, code)
         else:
-            text, ctype = render_answer(style, code, ref)
+            text, ctype = code_answer(style, code, ref)
         self._write(200, text, ctype)
 
     def _write(self, status: int, text: str, ctype: str, extra: dict[str, str] | None = None) -> None:
@@ -494,6 +503,12 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 64
     sandbox: Sandbox
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet when the client hung up; the standard traceback for anything else."""
+        if isinstance(sys.exc_info()[1], _GONE):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Server6(_Server):
@@ -548,7 +563,7 @@ class Sandbox:
         clock: Callable[[], datetime] = datetime.now,
         insecure_listen: bool = False,
     ) -> None:
-        if style not in ("plain", "json", "xml"):
+        if style not in STYLES:
             raise ValueError(f"answer style must be plain, json or xml, not {style!r}")
         check_listen(host, insecure_listen)
         self.store = AccountStore(data, balance=balance)
@@ -560,7 +575,9 @@ class Sandbox:
         self._rng_lock = threading.Lock()
         self._record = record_requests
         self.requests: list[Recorded] = []
-        self.calls: dict[Endpoint, int] = dict.fromkeys(Endpoint, 0)
+        # Keyed by the sandbox's endpoints, which equal (and hash as) their paths, so a
+        # caller may look them up with any str enum of the same paths, the client's included.
+        self.calls: dict[Any, int] = dict.fromkeys(Endpoint, 0)
         self._count_lock = threading.Lock()
         bare = host.strip("[]")
         try:
