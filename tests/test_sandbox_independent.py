@@ -27,8 +27,9 @@ SEED = ROOT.parent / "shared" / "seeds" / "000_e6f9248626dde999.txt"
 
 #: What the sandbox may import from the package: pure data and the error hierarchy.
 ALLOWED = ("sms123_sync.contact", "sms123_sync.errors", "sms123_sync.sandbox")
-#: Modules importing the sandbox loads anyway: the package itself and its version.
-PACKAGE_ROOT = ("sms123_sync", "sms123_sync._version")
+#: Modules importing the sandbox loads anyway: the package itself, its version, and the
+#: redaction the error hierarchy applies to every message (pure text, no API knowledge).
+PACKAGE_ROOT = ("sms123_sync", "sms123_sync._version", "sms123_sync.redact")
 
 #: Codes the client classifies that the sandbox never answers, and why that is right.
 CLIENT_ONLY = {
