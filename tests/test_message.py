@@ -19,6 +19,10 @@ from sms123_sync.api.message import measure, sender_problem
         ("ç" * 70, "UCS-2", 70, 1),
         ("ç" * 71, "UCS-2", 71, 2),
         ("😀" * 35, "UCS-2", 70, 1),
+        # A two-unit character is never cut between parts: 152 | € + 151 | 1.
+        ("a" * 152 + "€" + "a" * 152, "GSM-7", 306, 3),
+        ("ê" * 66 + "😀" + "ê" * 66, "UCS-2", 134, 3),
+        ("€" * 153, "GSM-7", 306, 3),
     ],
 )
 def test_measure(text: str, encoding: str, units: int, segments: int) -> None:

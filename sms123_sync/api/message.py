@@ -42,16 +42,26 @@ class MessageShape:
 def measure(message: str) -> MessageShape:
     """Encoding, length and segment count of ``message``."""
     if all(c in _GSM_CHARS or c in _GSM_EXT_CHARS for c in message):
-        units = sum(2 if c in _GSM_EXT_CHARS else 1 for c in message)
-        single, part = 160, 153
-        encoding = "GSM-7"
+        widths = [2 if c in _GSM_EXT_CHARS else 1 for c in message]
+        single, part, encoding = 160, 153, "GSM-7"
     else:
         # UTF-16 code units: characters outside the BMP (emoji) take two.
-        units = len(message.encode("utf-16-le")) // 2
-        single, part = 70, 67
-        encoding = "UCS-2"
-    segments = 1 if units <= single else -(-units // part)
-    return MessageShape(encoding, units, segments)
+        widths = [len(c.encode("utf-16-le")) // 2 for c in message]
+        single, part, encoding = 70, 67, "UCS-2"
+    units = sum(widths)
+    return MessageShape(encoding, units, 1 if units <= single else _parts(widths, part))
+
+
+def _parts(widths: list[int], part: int) -> int:
+    """How many parts of ``part`` units the characters fill: a character that takes two
+    units (an escape pair, a surrogate pair) is never split across two parts, so a part
+    may end one unit short."""
+    parts, used = 1, 0
+    for width in widths:
+        if used + width > part:
+            parts, used = parts + 1, 0
+        used += width
+    return parts
 
 
 def check_message(message: str, *, allow_long: bool) -> MessageShape:
