@@ -26,26 +26,17 @@ def held(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StateStore
     store.close()
 
 
-def test_a_symlink_meets_the_same_lock(held: StateStore) -> None:
-    other = StateStore("link.sqlite")
-    try:
-        with pytest.raises(LockError, match=rf"link\.sqlite is in use by pid {os.getpid()} on "):
-            other.acquire()
-    finally:
-        other.close()
-
-
-def test_another_spelling_meets_the_same_lock(held: StateStore) -> None:
-    other = StateStore("real/../real/./state.sqlite")
-    try:
-        with pytest.raises(LockError, match=f"pid {os.getpid()}"):
-            other.acquire()
-    finally:
-        other.close()
+@pytest.mark.parametrize(
+    ("spelling", "named"),
+    [("link.sqlite", r"link\.sqlite is in use by pid {pid} on "), ("real/../real/./state.sqlite", "pid {pid}")],
+    ids=["symlink", "dot-dot"],
+)
+def test_every_spelling_of_the_file_meets_the_same_lock(held: StateStore, spelling: str, named: str) -> None:
+    with StateStore(spelling) as other, pytest.raises(LockError, match=named.format(pid=os.getpid())):
+        other.acquire()
     held.release()
-    other = StateStore("link.sqlite")
-    other.acquire()  # free again once the holder lets go
-    other.close()
+    with StateStore(spelling) as other:
+        other.acquire()  # free again once the holder lets go
 
 
 @pytest.mark.parametrize(

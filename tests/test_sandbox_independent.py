@@ -26,7 +26,7 @@ SANDBOX = ROOT / "sms123_sync" / "sandbox"
 SEED = ROOT.parent / "shared" / "seeds" / "000_e6f9248626dde999.txt"
 
 #: What the sandbox may import from the package: pure data and the error hierarchy.
-ALLOWED = ("sms123_sync.contact", "sms123_sync.errors", "sms123_sync.sandbox")
+ALLOWED = ("sms123_sync.contact", "sms123_sync.endpoints", "sms123_sync.errors", "sms123_sync.sandbox")
 #: Modules importing the sandbox loads anyway: the package itself, its version, and the
 #: redaction the error hierarchy applies to every message (pure text, no API knowledge).
 PACKAGE_ROOT = ("sms123_sync", "sms123_sync._version", "sms123_sync.redact")

@@ -37,37 +37,30 @@ def _count_in_another_process(path: Path) -> int:
     return int(done.stdout)
 
 
+def _write_one_and_check_it_is_on_disk(store: StateStore, path: Path, group: str) -> None:
+    """Commits one membership, then checks a crash now would keep it: no deleted WAL."""
+    with store.change() as db:
+        store.put_member(db, group, "33612345679", "9", ContactFields(nom="Petit"))
+    assert not [f for f in _deleted_open_files() if "state.sqlite" in f]
+    # Without closing the store (as a killed run never does), another process sees it.
+    assert _count_in_another_process(path) == 4
+
+
 def test_commits_after_a_load_reach_the_file_while_the_store_is_open(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
-    store = StateStore(path)
-    try:
+    with StateStore(path) as store:
         store.import_members(MEMBERS)
-        known = store.load()
-        assert len(known.memberships) == 3
-        with store.change() as db:
-            store.put_member(db, "B", "33612345679", "9", ContactFields(nom="Petit"))
-        assert not [f for f in _deleted_open_files() if "state.sqlite" in f]
-        # Without closing the store (as a killed run never does), another process sees it.
-        assert _count_in_another_process(path) == 4
-    finally:
-        store.close()
+        assert len(store.load().memberships) == 3
+        _write_one_and_check_it_is_on_disk(store, path, "B")
 
 
 def test_a_second_store_in_the_process_reads_through_its_own_connection(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
-    first = StateStore(path)
-    second = StateStore(path)
-    try:
+    with StateStore(path) as first, StateStore(path) as second:
         first.import_members(MEMBERS)
         alone = first.load().memberships
         shared = second.load().memberships  # two stores: the Arrow driver must not open it
-        with first.change() as db:
-            first.put_member(db, "C", "33612345678", "8", ContactFields(nom="Roux"))
-        assert not [f for f in _deleted_open_files() if "state.sqlite" in f]
-        assert _count_in_another_process(path) == 4
-    finally:
-        second.close()
-        first.close()
+        _write_one_and_check_it_is_on_disk(first, path, "C")
     pd.testing.assert_frame_equal(alone, shared)
     assert list(alone.columns) == ["grp", "numero", "key", *FIELD_NAMES, "fhash"]
     assert str(alone["fhash"].dtype) == "int64"

@@ -15,18 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-
-class Endpoint(StrEnum):
-    """The eight endpoints; the value is the path below the base URL."""
-
-    SEND = "send/"
-    BALANCE = "solde/"
-    GROUP_ADD = "group/add/"
-    GROUP_UPD = "group/upd/"
-    GROUP_DEL = "group/del/"
-    CONTACT_ADD = "contact/add/"
-    CONTACT_UPD = "contact/upd/"
-    CONTACT_DEL = "contact/del/"
+from sms123_sync.endpoints import Endpoint as Endpoint  # re-exported: callers name it with its codes
 
 
 class Category(StrEnum):

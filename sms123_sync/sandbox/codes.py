@@ -13,20 +13,8 @@ of a meaning, so no number is written anywhere else in the sandbox.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
-
-class Endpoint(StrEnum):
-    """The document's eight URLs, as paths below ``/api/``."""
-
-    SEND = "send/"
-    BALANCE = "solde/"
-    GROUP_ADD = "group/add/"
-    GROUP_UPD = "group/upd/"
-    GROUP_DEL = "group/del/"
-    CONTACT_ADD = "contact/add/"
-    CONTACT_UPD = "contact/upd/"
-    CONTACT_DEL = "contact/del/"
+from sms123_sync.endpoints import Endpoint as Endpoint  # re-exported: callers name it with its codes
 
 
 @dataclass(frozen=True, slots=True)
