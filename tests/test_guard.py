@@ -236,3 +236,16 @@ def test_the_verdict_can_still_be_raised_by_a_library_caller() -> None:
     with pytest.raises(GuardError, match="--max-delete 10"):
         raise verdict.error()
     assert verdict.exit_code == GuardError.exit_code
+
+
+def test_the_desired_state_names_the_filtered_out_keys(tmp_path: Path) -> None:
+    from sms123_sync.mapping.pipeline import read_desired
+
+    export = tmp_path / "e.csv"
+    export.write_text("Tel;SMS;G\n0612345601;STOP;A\n0612345602;;A\n06 12 34 56 03;STOP;A\n", encoding="utf-8")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "fields: {numero: Tel}\ngroups: {column: G}\nfilter:\n  - {column: SMS, not_equals: STOP}\n", encoding="utf-8"
+    )
+    # Without an identity column the key is the number, normalised as a kept row's would be.
+    assert read_desired(export, mapping).state.filtered_out == {"33612345601", "33612345603"}
