@@ -2,8 +2,8 @@
 
 No business logic lives here: every command is one call into the library, and every
 library error becomes a message and its exit code (docs/design.md, "Exit codes": 0 done, 1 partly
-failed, 2 usage/input, 3 refused by a guard, 4 authentication/account; 70 an
-unexpected error, its trace saved to a file, never printed).
+failed, 2 usage/input, 3 deletes held by the deletion guard (the rest applied),
+4 authentication/account; 70 an unexpected error, its trace saved to a file, never printed).
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from sms123_sync.reconcile.sync import make_plan, run_sync
 from sms123_sync.redact import redact
 from sms123_sync.reports import terminal as render
 from sms123_sync.reports.document import (
+    SCHEMA_VERSION,
     journal_document,
     plan_document,
     prepare_reports,
@@ -123,9 +124,15 @@ def _log_error(ctx: click.Context, message: str) -> None:
         log.error("%s", message)
 
 
+def _log_held(plan: Plan) -> None:
+    """The guard's verdict to ``--log-file`` (only there: the terminal has it already)."""
+    if plan.guard is not None and plan.guard.tripped and click.get_current_context().meta.get(_LOG_HANDLER):
+        log.warning("%s", plan.guard.verdict())
+
+
 def summary_error(message: str) -> dict[str, Any]:
     """The ``--json`` summary of a run that failed before it had a report."""
-    return {"schema": "sms123-sync/summary", "version": 1, "error": message}
+    return {"schema": "sms123-sync/summary", "version": SCHEMA_VERSION, "error": message}
 
 
 def _fail(ctx: click.Context, message: str, code: int) -> NoReturn:
@@ -516,10 +523,16 @@ def sync_inputs(func: F) -> F:
         ),
         _state_option,
         click.option(
-            "--max-delete", default="10%", show_default=True, help="Most contacts a run may remove: N, P% or none."
+            "--max-delete",
+            default="10%",
+            show_default=True,
+            help="Most vanished contacts, and members of any one group, a run may delete before the guard "
+            "holds the deletes (exit 3, the rest applied): N, P% (of more than 3) or none.",
         ),
         click.option(
-            "--allow-empty", is_flag=True, help="Allow an export with no usable contact (empties the groups)."
+            "--allow-empty",
+            is_flag=True,
+            help="Allow an export with no usable contact to delete (empties the groups).",
         ),
         click.option("--verbose", "-v", is_flag=True, help="List every change, not the first ones."),
     ]
@@ -644,7 +657,9 @@ def _plan(
     render.print_stats(console, desired.stats)
     render.print_problems(console, "rejected rows", desired.rejects, str(source), 10)
     render.print_plan(console, plan, None if verbose else 20)
-    click.get_current_context().exit(_finish(plan_document(desired, plan, run), reports, as_json))
+    _log_held(plan)
+    exit_code = plan.guard.exit_code if plan.guard is not None else 0
+    click.get_current_context().exit(_finish(plan_document(desired, plan, run), reports, as_json, exit_code))
 
 
 @cli.command("sync")
@@ -694,9 +709,10 @@ def sync_command(
     progress = render.ApplyProgress(console)
 
     def confirm(plan: Plan) -> bool:
-        if not (yes or click.confirm(f"apply these {len(plan)} operation(s)?", default=False, err=as_json)):
+        count = len(plan.applicable)
+        if not (yes or click.confirm(f"apply these {count} operation(s)?", default=False, err=as_json)):
             return False
-        progress.start(len(plan))
+        progress.start(count)
         return True
 
     try:
@@ -716,6 +732,7 @@ def sync_command(
     finally:
         progress.stop()
     render.print_outcome(console, report)
+    _log_held(report.plan)
     fingerprints = (report.source_fingerprint, report.mapping_fingerprint)
     run = _run_info(source, mapping_path, state_path, started, fingerprints, report.desired.state.mode)
     run["ended"] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -755,7 +772,10 @@ def runs_show(state_path: Path, run_id: int, reports: tuple[str, ...]) -> None:
         journal = store.journal_of(run_id)
     finally:
         store.close()
-    document = journal_document({k: run[k] for k in ("id", "started", "ended", "source", "mode", "exit_code")}, journal)
+    verdict = str(json.loads(run["counts"] or "{}").get("guard") or "")
+    document = journal_document(
+        {k: run[k] for k in ("id", "started", "ended", "source", "mode", "exit_code")}, journal, verdict
+    )
     render.print_journal(out, run, document)
     click.get_current_context().exit(_finish(document, paths, False))
 

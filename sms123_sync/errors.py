@@ -5,7 +5,7 @@ Callers catch by category, never by message text::
     Sms123Error
     ├── InputError            bad file, mapping or option: nothing applied (exit 2)
     │   └── MappingError      the YAML mapping, with every problem found at once
-    ├── GuardError            refused by a safety guard: nothing applied (exit 3)
+    ├── GuardError            the deletion guard held deletes (exit 3): raised on request only
     ├── LockError             another run holds the state file (exit 2)
     ├── StateError            the state file is unusable (exit 2)
     └── ApiError              the 123-SMS API answered with a failure
@@ -61,7 +61,7 @@ class MappingError(InputError):
 
 
 class GuardError(Sms123Error):
-    """A safety guard refused the plan; nothing was applied."""
+    """The deletion guard held deletes; ``Guard.error()`` makes one for a caller that stops on it."""
 
     exit_code = 3
 

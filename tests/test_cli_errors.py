@@ -109,15 +109,16 @@ def test_runs_show_finds_a_run_by_id_beyond_the_last_ten_thousand(work: Path) ->
     assert missing.exit_code == 2 and "no run 99999" in missing.output
 
 
-def test_a_guard_refusal_reaches_the_log_and_the_json_summary(work: Path) -> None:
+def test_held_deletes_reach_the_log_and_the_json_summary(work: Path) -> None:
     assert _invoke("sync", "e.csv", "-m", "m.yaml", "--sandbox", "--yes").exit_code == 0
-    Path("empty.csv").write_text("Id;Tel;Nom;G\n1;0612345671;Martin;A\n", encoding="utf-8")
+    Path("empty.csv").write_text("Id;Tel;Nom;G\n", encoding="utf-8")
     result = _invoke("sync", "empty.csv", "-m", "m.yaml", "--sandbox", "--yes", "--json", "--log-file", "run.log")
     assert result.exit_code == 3, result.output
     summary = json.loads(result.stdout)
-    assert summary["exit_code"] == 3 and "max-delete" in summary["error"]
+    assert summary["exit_code"] == 3 and summary["held"] == 3 and "--allow-empty" in summary["guard"]
+    assert _sandbox_contacts() == 2  # held, not applied
     log = Path("run.log").read_text(encoding="utf-8")
-    assert "ERROR" in log and "max-delete" in log and "(exit code 3)" in log
+    assert "WARNING" in log and "3 delete(s) held" in log and "exit code 3" in log
 
 
 def test_a_usage_error_still_prints_the_json_summary(work: Path) -> None:

@@ -83,14 +83,13 @@ def test_first_signal_stops_after_the_calls_in_flight(tmp_path: Path, sig: signa
         proc = start_sync(tmp_path, sandbox, export, mapping)
         wait_for_adds(sandbox, 8, proc)
         proc.send_signal(sig)
-        signalled = time.monotonic()
         out, err = proc.communicate(timeout=15)
-        took = time.monotonic() - signalled
         adds = sandbox.calls[Endpoint.CONTACT_ADD]
 
         assert proc.returncode == EXIT_INTERRUPTED, out + err
-        assert took < 2, "the run went on applying after the signal"
-        assert adds < count / 3
+        # Without the handler the whole phase runs on (300 adds); the calls made are
+        # those before the signal plus at most the ones in flight, not a wall-clock bound.
+        assert adds < count / 3, "the run went on applying after the signal"
         assert f"interrupted by {sig.name}" in out and "the next run continues" in out
         assert "Traceback" not in err
         assert f"{sig.name}: finishing the calls in flight" in err  # said at once, before the end

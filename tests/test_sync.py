@@ -18,7 +18,6 @@ from sms123_sync.api.codes import Endpoint
 from sms123_sync.api.connection import ConnectionSettings
 from sms123_sync.cli import cli
 from sms123_sync.contact import ContactFields
-from sms123_sync.errors import GuardError
 from sms123_sync.reconcile.plan import PlanOptions
 from sms123_sync.reconcile.state import StateStore
 from sms123_sync.reconcile.sync import SyncReport, run_sync
@@ -179,15 +178,16 @@ def test_group_with_unknown_contacts_is_a_conflict(env: Env, make_client: Any) -
     assert "B" in StateStore(env.state).load().groups
 
 
-def test_deletion_guard_refuses(env: Env) -> None:
+def test_deletion_guard_holds_deletes_and_applies_the_rest(env: Env) -> None:
     env.sync(BASE)
     env.reset_calls()
-    with pytest.raises(GuardError, match="over the 10% limit"):
-        env.sync(BASE[:1])
-    with pytest.raises(GuardError, match="no usable contact"):
-        env.sync([])
-    assert env.calls() == {}
-    assert env.sync(BASE[:1], plan_options=PlanOptions(max_delete=0.7)).exit_code == 0
+    # An empty export: every delete held, nothing sent, exit 3.
+    empty = env.sync([])
+    assert empty.exit_code == 3 and empty.plan.guard is not None and empty.plan.guard.tripped
+    assert len(empty.plan.held) == 6 and env.calls() == {}  # 4 memberships, 2 groups
+    # The hold is lifted on the night it is released.
+    assert env.sync([], plan_options=PlanOptions(allow_empty=True)).exit_code == 0
+    assert env.remote() == {} == env.state_members()
 
 
 def test_rejected_row_never_deletes(env: Env) -> None:
@@ -281,6 +281,7 @@ def test_faults_and_crashes_converge(tmp_path_factory: Any, states: list[Any], l
     with Sandbox(tmp / "sb.sqlite", seed=crash_at) as sandbox:
         env = Env(tmp, sandbox)
         options = PlanOptions(max_delete=None, allow_empty=True)
+        guarded = PlanOptions()  # holds the deletes of an empty or gutted export; the released run applies them
         for rows in states:
             rows = list({r[0]: r for r in rows}.values())  # one row per identity
             rows = list({r[1]: r for r in rows}.values())  # and per number
@@ -288,16 +289,18 @@ def test_faults_and_crashes_converge(tmp_path_factory: Any, states: list[Any], l
             if crash_at:
                 crasher = CrashingClient(CREDS, base_url=sandbox.url, retry=FAST_RETRY, crash_after=crash_at)
                 try:
-                    env.sync(rows, client=crasher, plan_options=options, apply_options=_serial())
+                    env.sync(rows, client=crasher, plan_options=guarded, apply_options=_serial())
                 except _Crash:
                     pass
                 finally:
                     crasher.close()
                     StateStore(env.state).release()
             env.reset_calls()
-            report = env.sync(rows, plan_options=options, apply_options=_serial())
-            if not lost and not crash_at:  # fault-free: one call per planned operation, no more
-                assert sum(env.calls().values()) == len(report.plan)
+            report = env.sync(rows, plan_options=guarded, apply_options=_serial())
+            if not lost and not crash_at:  # fault-free: one call per operation not held, no more
+                assert sum(env.calls().values()) == len(report.plan.applicable)
+            held = {(op.groups[0], op.number) for op in report.plan.held if op.kind.name == "CONTACT_DEL" and op.groups}
+            assert held <= set(env.remote()) and (report.exit_code == 3 or not report.plan.held)
             sandbox.faults = Faults()
             final = env.sync(rows, plan_options=options)
             assert final.exit_code == 0

@@ -48,6 +48,9 @@ class DesiredState:
     protected: frozenset[str] = field(default_factory=frozenset)  # keys of rejected rows: never deleted
     mode: str = "mirror"
     account: str = "shared"
+    # Keys of rows the mapping's filter drops (an opt-out, a withdrawn consent): still in the
+    # export, so their removal is explained and never counts against the deletion guard.
+    filtered_out: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def groups(self) -> list[str]:
@@ -315,7 +318,13 @@ def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
     rejects.sort(key=lambda p: p.row)
     warnings.sort(key=lambda p: p.row)
     state = DesiredState(
-        contacts, memberships, bool(mapping.identity), frozenset(protected), mapping.mode, mapping.account
+        contacts,
+        memberships,
+        bool(mapping.identity),
+        frozenset(protected),
+        mapping.mode,
+        mapping.account,
+        _filtered_keys(frame, mapping, ~keep),
     )
     stats = Stats(
         rows_read=rows_read,
@@ -327,6 +336,18 @@ def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
         memberships=len(memberships),
     )
     return DesiredResult(state, rejects, warnings, stats)
+
+
+def _filtered_keys(frame: pd.DataFrame, mapping: Mapping, dropped: np.ndarray) -> frozenset[str]:
+    """The keys of the rows the filter drops, made as a kept row's key is made."""
+    if not dropped.any():
+        return frozenset()
+    rows = frame.loc[dropped]
+    if mapping.identity:
+        keys = clean_text_array(text_array(rows[mapping.identity]))
+    else:
+        keys, _ = normalize_phones(text_array(rows[mapping.fields.phone_column]), mapping.phone.region)
+    return frozenset(k for k in keys.to_pylist() if k)
 
 
 def require_usable(result: DesiredResult, source: str) -> DesiredResult:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import IntEnum
 from typing import Any
 
@@ -25,6 +25,11 @@ from sms123_sync.mapping.normalize import text_array
 from sms123_sync.reconcile.state import KnownState
 
 RENAME_OVERLAP = 0.5  # share of members two groups must have in common to be one group renamed
+# Vanished contacts (or members of one group) a run may always remove, whatever the share:
+# one to three people leaving a list of 5 to 50 is ordinary life, not a broken export
+# (docs/design.md, "Deletion guard").
+MIN_VANISHED = 3
+FILTERED_REASON = "filtered out by the mapping"
 
 
 class OpKind(IntEnum):
@@ -79,9 +84,53 @@ class Operation:
 class PlanOptions:
     """Choices that change the plan or its guard."""
 
-    max_delete: float | None = 0.10  # share of known contacts, or None for no limit
-    max_delete_count: int | None = None
+    max_delete: float | None = 0.10  # share of known contacts (and of each group), or None for no limit
+    max_delete_count: int | None = None  # replaces the share and the small-list floor when given
     allow_empty: bool = False
+    min_vanished: int = MIN_VANISHED  # vanished contacts always allowed before the share applies
+
+
+@dataclass(frozen=True)
+class GroupLoss:
+    """Members a group loses without an explanation in the export, of how many it had."""
+
+    group: str
+    vanished: int
+    known: int
+
+
+@dataclass(frozen=True)
+class Guard:
+    """The deletion guard's verdict: the deletes it holds back, why, and how to release them.
+
+    A tripped guard holds deletes, it does not refuse the run: everything else in the plan
+    is applied, and the run exits 3 so that cron alerts.
+    """
+
+    reasons: tuple[str, ...] = ()
+    held: tuple[Operation, ...] = ()
+    release: str = ""
+
+    @property
+    def tripped(self) -> bool:
+        return bool(self.reasons)
+
+    @property
+    def exit_code(self) -> int:
+        return GuardError.exit_code if self.tripped else 0
+
+    def verdict(self) -> str:
+        """One line for the end of a plan or a run."""
+        if not self.tripped:
+            return "deletion guard: passed"
+        return (
+            f"deletion guard: {len(self.held)} delete(s) held, the rest applies: "
+            f"{'; '.join(self.reasons)}; {self.release}"
+        )
+
+    def error(self) -> GuardError:
+        """The verdict as an exception, for a library caller that wants to stop on it."""
+        return GuardError(self.verdict())
 
 
 @dataclass(frozen=True)
@@ -91,6 +140,27 @@ class Plan:
     removed_contacts: int  # known contacts that leave every group
     desired_contacts: int
     renames: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    # What the deletion guard weighs (docs/design.md, "Deletion guard"):
+    vanished_contacts: int = 0  # of removed_contacts, those the export no longer holds at all
+    group_losses: tuple[GroupLoss, ...] = ()  # groups losing members the export no longer explains
+    explained_keys: frozenset[str] = frozenset()  # keys whose removal the mapping's filter explains
+    guard: Guard | None = None  # the verdict, once checked (make_plan, run_sync)
+
+    @property
+    def held(self) -> tuple[Operation, ...]:
+        return self.guard.held if self.guard is not None else ()
+
+    @property
+    def applicable(self) -> tuple[Operation, ...]:
+        """The operations to apply: all but the held ones."""
+        if not self.held:
+            return self.operations
+        held = {id(op) for op in self.held}
+        return tuple(op for op in self.operations if id(op) not in held)
+
+    def checked(self, options: PlanOptions) -> Plan:
+        """This plan with the guard's verdict under ``options``."""
+        return replace(self, guard=check_guard(self, options))
 
     def counts(self) -> dict[str, int]:
         counter = Counter(op.kind.name for op in self.operations)
@@ -314,7 +384,9 @@ def plan_changes(desired: DesiredState, known: KnownState) -> Plan:
     for row in _records(moves):
         ops.append(_update(row, "phone number changed"))
 
-    removed = 0
+    removed = vanished = 0
+    explained: frozenset[str] = frozenset()
+    losses: tuple[GroupLoss, ...] = ()
     if mirror and len(dels):
         dels = dels[~dels["key"].astype(str).isin(desired.protected)].sort_values(["key", "grp"])
         leaving_count = dels["key"].value_counts()
@@ -325,6 +397,7 @@ def plan_changes(desired: DesiredState, known: KnownState) -> Plan:
         known_count = km.loc[km["key"].isin(unwanted.index), "key"].value_counts()
         leaves = {k for k, n in unwanted.items() if n == known_count.get(k, -1)}
         removed = len(leaves)
+        explained, vanished, losses = _losses(km, dm, dels, leaves, desired.filtered_out)
         exclusive = desired.account == "exclusive"
         # A delete without a group removes the number everywhere: never while it is wanted elsewhere.
         wanted_numbers = set(dm["numero"].unique()) if exclusive else set()
@@ -332,17 +405,16 @@ def plan_changes(desired: DesiredState, known: KnownState) -> Plan:
         for row in _records(dels):
             key = row["key"]
             leaves_all = key in leaves
+            gone = FILTERED_REASON if str(key) in explained else "gone from the export"
             if leaves_all and exclusive and row["numero_k"] not in wanted_numbers:
                 if key not in done_keys:
                     done_keys.add(key)
-                    ops.append(
-                        Operation(OpKind.CONTACT_DEL, "gone from the export", (), str(row["numero_k"]), key=str(key))
-                    )
+                    ops.append(Operation(OpKind.CONTACT_DEL, gone, (), str(row["numero_k"]), key=str(key)))
                 continue
             ops.append(
                 Operation(
                     OpKind.CONTACT_DEL,
-                    "gone from the export" if leaves_all else "left this group",
+                    gone if leaves_all or str(key) in explained else "left this group",
                     (row["grp"],),
                     str(row["numero_k"]),
                     key=str(key),
@@ -360,29 +432,91 @@ def plan_changes(desired: DesiredState, known: KnownState) -> Plan:
         removed_contacts=removed,
         desired_contacts=len(desired.contacts),
         renames=tuple(renames.items()),
+        vanished_contacts=vanished,
+        group_losses=losses,
+        explained_keys=explained,
     )
 
 
-def check_guard(plan: Plan, options: PlanOptions) -> None:
-    """Refuses (GuardError, exit 3) an empty source or too many deletions."""
-    if plan.desired_contacts == 0 and plan.known_contacts > 0 and not options.allow_empty:
-        raise GuardError(
-            f"the export holds no usable contact but the account holds {plan.known_contacts}: refusing to empty it "
-            "(a truncated export?); pass --allow-empty if this is intended"
+def _losses(
+    km: pd.DataFrame, dm: pd.DataFrame, dels: pd.DataFrame, leaves: set[Any], filtered: frozenset[str]
+) -> tuple[frozenset[str], int, tuple[GroupLoss, ...]]:
+    """What the deletion guard weighs in ``dels`` (the known records to delete): the keys
+    whose removal the filter explains, the contacts that vanished, and per group the
+    members that vanished, of how many it knew."""
+    keys = dels["key"].astype(str)
+    is_explained = keys.isin(filtered).to_numpy() if filtered else np.zeros(len(dels), dtype=bool)
+    explained = frozenset(keys[is_explained])
+    vanished = sum(1 for key in leaves if str(key) not in explained)
+    lost = pd.DataFrame({"grp": dels["grp"].astype(str), "key": keys})[~is_explained].drop_duplicates()
+    if len(lost):
+        # A stale second number of a key that stays in the group is tidying, not a loss.
+        staying = dm.loc[dm["key"].astype(str).isin(lost["key"]), ["grp", "key"]].astype(str)
+        lost = lost[~pd.MultiIndex.from_frame(lost).isin(pd.MultiIndex.from_frame(staying))]
+    per_group = lost.groupby("grp")["key"].size()
+    if not len(per_group):
+        return explained, vanished, ()
+    known = km.loc[km["grp"].astype(str).isin(per_group.index)].groupby("grp")["key"].nunique()
+    return (
+        explained,
+        vanished,
+        tuple(GroupLoss(str(g), int(n), int(known.get(g, n))) for g, n in per_group.items()),
+    )
+
+
+def check_guard(plan: Plan, options: PlanOptions) -> Guard:
+    """The deletion guard's verdict on ``plan``: which deletes to hold, and why.
+
+    Only what vanished counts: contacts gone from the export, members gone from a group.
+    A removal the mapping's filter explains (an opt-out) never counts and is never held,
+    save when the export holds no contact at all: then every delete waits. The rule for
+    small lists is in docs/design.md, "Deletion guard".
+    """
+    reasons: list[str] = []
+    empty = plan.desired_contacts == 0 and plan.known_contacts > 0 and not options.allow_empty
+    if empty:
+        reasons.append(f"the export holds no usable contact but the account holds {plan.known_contacts}")
+    if plan.vanished_contacts and _over(plan.vanished_contacts, plan.known_contacts, options):
+        reasons.append(
+            f"{plan.vanished_contacts} of {plan.known_contacts} known contacts vanished from the export "
+            f"({plan.vanished_contacts / max(plan.known_contacts, 1):.0%})"
         )
-    if options.max_delete_count is not None and plan.removed_contacts > options.max_delete_count:
-        raise GuardError(
-            f"the plan removes {plan.removed_contacts} contacts from every group, over --max-delete "
-            f"{options.max_delete_count}; check the export, or raise --max-delete"
-        )
-    if options.max_delete is not None and plan.known_contacts:
-        share = plan.removed_contacts / plan.known_contacts
-        if share > options.max_delete:
-            raise GuardError(
-                f"the plan removes {plan.removed_contacts} of {plan.known_contacts} known contacts ({share:.0%}) "
-                f"from every group, over the {options.max_delete:.0%} limit; check the export, "
-                "or pass --max-delete N, P% or none"
-            )
+    for loss in plan.group_losses:
+        if _over(loss.vanished, loss.known, options):
+            share = loss.vanished / max(loss.known, 1)
+            reasons.append(f"group {loss.group!r} lost {loss.vanished} of its {loss.known} members ({share:.0%})")
+    if not reasons:
+        return Guard()
+    losing = {loss.group for loss in plan.group_losses}
+    held = tuple(
+        op
+        for op in plan.operations
+        if (op.kind is OpKind.CONTACT_DEL and (empty or op.key not in plan.explained_keys))
+        or (op.kind is OpKind.GROUP_DEL and (empty or op.groups[0] in losing))
+    )
+    if not held:  # nothing to hold (mode: upsert never deletes): nothing to alert on
+        return Guard()
+    return Guard(tuple(reasons), held, _release(plan, empty, over=len(reasons) > empty))
+
+
+def _over(vanished: int, known: int, options: PlanOptions) -> bool:
+    """True when ``vanished`` of ``known`` is more than the options allow."""
+    if options.max_delete_count is not None:
+        return vanished > options.max_delete_count
+    if options.max_delete is None:
+        return False
+    return vanished > options.min_vanished and vanished > options.max_delete * known
+
+
+def _release(plan: Plan, empty: bool, over: bool) -> str:
+    """How to release the held deletes: ``--allow-empty``, and the exact ``--max-delete``
+    count that lets every vanished contact and member through."""
+    figure = max([plan.vanished_contacts, *(loss.vanished for loss in plan.group_losses)])
+    options = (["--allow-empty"] if empty else []) + ([f"--max-delete {figure}"] if over else [])
+    return (
+        "if the export is broken, fix it and run again (nothing was deleted meanwhile); "
+        f"if these removals are right, release them with {' '.join(options)}"
+    )
 
 
 def parse_max_delete(text: str) -> PlanOptions:

@@ -478,6 +478,19 @@ class StateStore:
             (status, code, meaning, attempts, _now(), entry),
         )
 
+    def journal_held(self, run_id: int, ops: list[dict[str, Any]], release: str) -> None:
+        """Records the deletes the guard held, with how to release them, in one transaction.
+
+        Status ``held``, never ``pending``: nothing was sent, so no later run settles them;
+        the next run plans them again from the state, which still holds them.
+        """
+        now = _now()
+        with self._tx() as db:
+            db.executemany(
+                "INSERT INTO journal (run_id, op, status, meaning, started, ended) VALUES (?, ?, 'held', ?, ?, ?)",
+                [(run_id, json.dumps(op, ensure_ascii=False), release, now, now) for op in ops],
+            )
+
     def open_entries(self) -> list[tuple[int, dict[str, Any]]]:
         """Operations journaled but never concluded (the process died mid-call)."""
         with self.guard():

@@ -1,5 +1,9 @@
 """One sync run, end to end: lock → settle the journal → read → plan → guard → apply.
 
+The deletion guard holds deletes, it does not stop the run: what it holds is journaled
+as ``held`` (so ``runs show`` lists it) and the rest of the plan is applied; the next
+run plans the held deletes again, and applies them once the guard lets them through.
+
 The library entry point for what ``sms123-sync plan`` and ``sync`` do, so a Python
 caller gets the same behaviour as the command line.
 """
@@ -16,7 +20,7 @@ from sms123_sync.api.connection import ConnectionSettings, connect
 from sms123_sync.mapping.desired import DesiredResult
 from sms123_sync.mapping.pipeline import read_plannable
 from sms123_sync.reconcile.apply import Applier, ApplyOptions, Outcome, RunResult
-from sms123_sync.reconcile.plan import Operation, Plan, PlanOptions, check_guard, plan_changes
+from sms123_sync.reconcile.plan import Operation, Plan, PlanOptions, plan_changes
 from sms123_sync.reconcile.state import StateStore
 from sms123_sync.sources import source_fingerprint
 from sms123_sync.sources.files import file_fingerprint
@@ -36,19 +40,22 @@ class SyncReport:
 
     @property
     def exit_code(self) -> int:
+        """The worst of the replay, the apply and the guard (3 when it held deletes)."""
         codes = [r.exit_code for r in (self.settled, self.result) if r is not None]
+        if self.plan.guard is not None:
+            codes.append(self.plan.guard.exit_code)
         return max(codes, default=0)
 
 
 def make_plan(
     source: Path | str, mapping: Path | str, state: Path | str, options: PlanOptions
 ) -> tuple[DesiredResult, Plan]:
-    """The plan for ``source`` against ``state``; no network, no change to the state."""
+    """The plan for ``source`` against ``state``, with the guard's verdict (``plan.guard``);
+    no network, no change to the state."""
     desired = read_plannable(source, mapping)
     with StateStore(state) as store:
         plan = plan_changes(desired.state, store.load())
-    check_guard(plan, options)
-    return desired, plan
+    return desired, plan.checked(options)
 
 
 def run_sync(
@@ -64,7 +71,8 @@ def run_sync(
     before_apply: Callable[[Plan], None] | None = None,
     client: Client | None = None,
 ) -> SyncReport:
-    """Runs one sync; raises GuardError (nothing applied) or returns what happened.
+    """Runs one sync and returns what happened; deletes the guard holds are in
+    ``report.plan.held``, not applied, and make ``report.exit_code`` 3.
 
     ``client`` replaces the connection built from ``connection`` (tests inject faults).
     """
@@ -93,22 +101,28 @@ def run_sync(
                 store.end_run(run_id, settled.exit_code, {"settled": len(settled.outcomes)})
                 plan = plan_changes(desired.state, store.load())
                 return SyncReport(desired, plan, None, settled, run_id, **fingerprints)
-            plan = plan_changes(desired.state, store.load())
-            try:
-                check_guard(plan, plan_options)
-            except Exception:
-                store.end_run(run_id, 3, plan.counts())
-                raise
+            plan = plan_changes(desired.state, store.load()).checked(plan_options)
+            guard_counts = _guard_counts(plan)
+            if plan.guard is not None and plan.held:
+                store.journal_held(run_id, [op.to_json() for op in plan.held], plan.guard.release)
             if before_apply is not None:
                 before_apply(plan)
-            if not plan.operations or not confirm(plan):
-                store.end_run(run_id, 0, plan.counts())
-                return SyncReport(desired, plan, None, settled, run_id, **fingerprints)
-            result = applier.apply(plan)
+            if not plan.applicable or not confirm(plan):
+                report = SyncReport(desired, plan, None, settled, run_id, **fingerprints)
+                store.end_run(run_id, report.exit_code, {**plan.counts(), **guard_counts})
+                return report
+            result = applier.run(plan.applicable)
         counts = {s.value: result.count(s) for s in type(result.outcomes[0].status)} if result.outcomes else {}
         report = SyncReport(desired, plan, result, settled, run_id, **fingerprints)
-        store.end_run(run_id, report.exit_code, {**plan.counts(), **counts})
+        store.end_run(run_id, report.exit_code, {**plan.counts(), **counts, **guard_counts})
         return report
+
+
+def _guard_counts(plan: Plan) -> dict[str, object]:
+    """What the run history keeps of the guard: how many deletes it held, and why."""
+    if plan.guard is None or not plan.guard.tripped:
+        return {}
+    return {"held": len(plan.held), "guard": plan.guard.verdict()}
 
 
 def _settle(store: StateStore, applier: Applier) -> RunResult | None:

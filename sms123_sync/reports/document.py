@@ -24,7 +24,8 @@ from sms123_sync.errors import InputError
 from sms123_sync.files import open_private, output_problem
 from sms123_sync.mapping.problems import Problem
 
-SCHEMA_VERSION = 1
+# 2: the deletion guard's verdict ("guard"), held operations ("held", status "held").
+SCHEMA_VERSION = 2
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 FORMATS = (".json", ".csv", ".xlsx", ".html")
@@ -64,8 +65,10 @@ def build_document(
     rejects: list[Problem],
     warnings: list[Problem],
     source_stats: dict[str, int] | None = None,
+    guard: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The report as plain data; ``operations`` are :func:`operation_entry` dicts."""
+    """The report as plain data; ``operations`` are :func:`operation_entry` dicts and
+    ``guard`` is :func:`guard_entry`'s verdict (passed when absent)."""
     per_kind = Counter(op["kind"] for op in operations)
     per_group: dict[str, Counter[str]] = {}
     for op in operations:
@@ -87,6 +90,25 @@ def build_document(
         "rejects": [_problem(p) for p in rejects],
         "warnings": [_problem(p) for p in warnings],
         "conflicts": [op for op in operations if (op.get("outcome") or {}).get("status") == "conflict"],
+        "guard": guard or guard_entry(None),
+    }
+
+
+def guard_entry(plan: Any | None, verdict: str = "", release: str = "") -> dict[str, Any]:
+    """The deletion guard's verdict as report data: from a checked plan, or (``runs show``)
+    from what the run history kept."""
+    checked = getattr(plan, "guard", None)
+    if checked is not None and checked.tripped:
+        verdict, release = checked.verdict(), checked.release
+    held = len(plan.held) if plan is not None else 0
+    return {
+        "tripped": bool(verdict),
+        "verdict": verdict or "passed",
+        "held": held,
+        "release": release or None,
+        "vanished_contacts": getattr(plan, "vanished_contacts", None),
+        "known_contacts": getattr(plan, "known_contacts", None),
+        "groups": [asdict(loss) for loss in getattr(plan, "group_losses", ())],
     }
 
 
@@ -94,8 +116,9 @@ def _problem(p: Problem) -> dict[str, Any]:
     return {"row": p.row, "column": p.column, "value": p.value, "code": p.code.value, "message": p.message}
 
 
-def operation_entry(op: Any, outcome: Any | None = None) -> dict[str, Any]:
-    """One operation (and its outcome, if applied) as report data."""
+def operation_entry(op: Any, outcome: Any | None = None, held: bool = False) -> dict[str, Any]:
+    """One operation (and its outcome, if applied) as report data; ``held``: the deletion
+    guard held it back."""
     before = asdict(op.before) if op.before is not None else None
     after = asdict(op.fields) if op.fields is not None else None
     changed = [f for f in FIELD_NAMES if before and after and before[f] != after[f]]
@@ -109,6 +132,7 @@ def operation_entry(op: Any, outcome: Any | None = None) -> dict[str, Any]:
         "changed": changed,
         "before": before,
         "after": after,
+        "held": held,
         "outcome": None
         if outcome is None
         else {
@@ -189,8 +213,9 @@ _OP_COLUMNS = [
 ]
 
 
-def _op_values(op: dict[str, Any]) -> list[str]:
-    outcome = op.get("outcome") or {}
+def _op_values(op: dict[str, Any], release: str = "") -> list[str]:
+    """An operation's cells; a held one reads "held", with how to release it."""
+    outcome = op.get("outcome") or ({"status": "held", "meaning": release} if op.get("held") else {})
     return [
         op["kind"],
         ", ".join(op["groups"]),
@@ -211,16 +236,20 @@ def _name(op: dict[str, Any]) -> str:
     return " ".join(p for p in (fields.get("prenom", ""), fields.get("nom", "")) if p)
 
 
-def _op_row(op: dict[str, Any]) -> list[str]:
+def _op_row(op: dict[str, Any], release: str = "") -> list[str]:
     """An operation's cells for a spreadsheet: formulas neutralised."""
-    return [neutralise(v) for v in _op_values(op)]
+    return [neutralise(v) for v in _op_values(op, release)]
+
+
+def _release(document: dict[str, Any]) -> str:
+    return str((document.get("guard") or {}).get("release") or "")
 
 
 def _write_csv(path: Path, document: dict[str, Any]) -> None:
     with open_private(path, "w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, delimiter=";")
         writer.writerow(_OP_COLUMNS)
-        writer.writerows(_op_row(op) for op in document["operations"])
+        writer.writerows(_op_row(op, _release(document)) for op in document["operations"])
     rejects_path = path.with_name(path.stem + "-rejects.csv")
     with open_private(rejects_path, "w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, delimiter=";")
@@ -262,6 +291,9 @@ def _write_xlsx(path: Path, document: dict[str, Any]) -> None:
     summary.append([])
     summary.append(["rejected rows", len(document["rejects"])])
     summary.append(["conflicts", len(document["conflicts"])])
+    guard = document["guard"]
+    summary.append(["held deletes", guard["held"]])
+    summary.append(["deletion guard", _xlsx_safe(neutralise(guard["verdict"]))])
     summary.column_dimensions["A"].width = 20
     summary.column_dimensions["B"].width = 70
 
@@ -279,7 +311,8 @@ def _write_xlsx(path: Path, document: dict[str, Any]) -> None:
             ws.column_dimensions[get_column_letter(i)].width = min(60, longest + 2)
         return ws
 
-    changes = sheet("Changes", _OP_COLUMNS, (_op_row(op) for op in document["operations"]))
+    release = _release(document)
+    changes = sheet("Changes", _OP_COLUMNS, (_op_row(op, release) for op in document["operations"]))
     for row_cells, op in zip(changes.iter_rows(min_row=2), document["operations"], strict=False):
         if op["changed"]:
             row_cells[_OP_COLUMNS.index("changed")].fill = changed_fill
@@ -308,6 +341,7 @@ tr.hidden{display:none}
 .bar{fill:#4a7bd0}
 input{padding:4px 8px;width:320px}
 .changed{background:#fff2cc}
+.held{background:#fde2e1;padding:8px}
 """
 
 _PAGE_SCRIPT = """
@@ -375,8 +409,18 @@ def _write_html(path: Path, document: dict[str, Any]) -> None:
 <p>{len(document["rejects"])} rejected row(s), {len(document["warnings"])} warning(s), {
         len(document["conflicts"])
     } conflict(s).</p>
+<h2>Deletion guard</h2><p class="{"held" if document["guard"]["tripped"] else ""}">{
+        esc(document["guard"]["verdict"])
+    }</p>
 <h2>Operations per group</h2>{_html_chart(document["counts"]["per_group"])}
-<h2>Changes</h2>{_html_table("changes", _OP_COLUMNS, [_op_values(o) for o in ops], [bool(o["changed"]) for o in ops])}
+<h2>Changes</h2>{
+        _html_table(
+            "changes",
+            _OP_COLUMNS,
+            [_op_values(o, _release(document)) for o in ops],
+            [bool(o["changed"]) for o in ops],
+        )
+    }
 <h2>Rejected rows</h2>{
         _html_table(
             "rejects",
@@ -395,21 +439,26 @@ _WRITERS = {".json": _write_json, ".csv": _write_csv, ".xlsx": _write_xlsx, ".ht
 
 
 def plan_document(desired: Any, plan: Any, run: dict[str, Any], command: str = "plan") -> dict[str, Any]:
-    """The report of a plan (nothing applied)."""
+    """The report of a plan (nothing applied), held deletes marked."""
+    held = {id(op) for op in plan.held}
     return build_document(
         command=command,
         run=run,
-        operations=[operation_entry(op) for op in plan.operations],
+        operations=[operation_entry(op, held=id(op) in held) for op in plan.operations],
         rejects=desired.rejects,
         warnings=desired.warnings,
         source_stats=asdict(desired.stats),
+        guard=guard_entry(plan),
     )
 
 
 def sync_document(report: Any, run: dict[str, Any]) -> dict[str, Any]:
-    """The report of a sync: every planned operation with its outcome."""
-    outcomes = {id(o.op): o for o in (report.result.outcomes if report.result else [])}
-    entries = [operation_entry(op, outcomes.get(id(op))) for op in report.plan.operations]
+    """The report of a sync: every planned operation with its outcome, a held one as "held"."""
+    outcomes: dict[int, Any] = {id(o.op): o for o in (report.result.outcomes if report.result else [])}
+    release = report.plan.guard.release if report.plan.guard is not None else ""
+    held = {id(op) for op in report.plan.held}
+    outcomes.update((key, _Held(release)) for key in held)
+    entries = [operation_entry(op, outcomes.get(id(op)), id(op) in held) for op in report.plan.operations]
     return build_document(
         command="sync",
         run={**run, "id": report.run_id, "exit_code": report.exit_code},
@@ -417,11 +466,21 @@ def sync_document(report: Any, run: dict[str, Any]) -> dict[str, Any]:
         rejects=report.desired.rejects,
         warnings=report.desired.warnings,
         source_stats=asdict(report.desired.stats),
+        guard=guard_entry(report.plan),
     )
 
 
-def journal_document(run: dict[str, Any], journal: list[dict[str, Any]]) -> dict[str, Any]:
-    """The report of a past run, rebuilt from the state's journal (no rejects kept there)."""
+class _Held:
+    """The outcome of an operation the guard held: never sent."""
+
+    def __init__(self, release: str) -> None:
+        self.status = type("S", (), {"value": "held"})()
+        self.code, self.meaning, self.attempts = None, f"held by the deletion guard; {release}", 0
+
+
+def journal_document(run: dict[str, Any], journal: list[dict[str, Any]], verdict: str = "") -> dict[str, Any]:
+    """The report of a past run, rebuilt from the state's journal (no rejects kept there);
+    ``verdict`` is the guard's, as the run history kept it."""
     from sms123_sync.reconcile.plan import Operation
 
     class _Outcome:
@@ -429,8 +488,13 @@ def journal_document(run: dict[str, Any], journal: list[dict[str, Any]]) -> dict
             self.status = type("S", (), {"value": row["status"]})()
             self.code, self.meaning, self.attempts = row["code"], row["meaning"], row["attempts"]
 
-    entries = [operation_entry(Operation.from_json(json.loads(r["op"])), _Outcome(r)) for r in journal]
-    return build_document(command="runs show", run=run, operations=entries, rejects=[], warnings=[])
+    entries = [
+        operation_entry(Operation.from_json(json.loads(r["op"])), _Outcome(r), r["status"] == "held") for r in journal
+    ]
+    held = [r for r in journal if r["status"] == "held"]
+    guard = guard_entry(None, verdict or ("held deletes" if held else ""), held[0]["meaning"] if held else "")
+    guard["held"] = len(held)
+    return build_document(command="runs show", run=run, operations=entries, rejects=[], warnings=[], guard=guard)
 
 
 def summary(document: dict[str, Any]) -> dict[str, Any]:
@@ -445,4 +509,6 @@ def summary(document: dict[str, Any]) -> dict[str, Any]:
         "rejects": len(document["rejects"]),
         "warnings": len(document["warnings"]),
         "conflicts": len(document["conflicts"]),
+        "held": document["guard"]["held"],
+        "guard": document["guard"]["verdict"],
     }

@@ -18,6 +18,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from sms123_sync.mapping.desired import Stats
 from sms123_sync.mapping.problems import Problem
@@ -55,11 +56,13 @@ def print_problems(console: Console, title: str, problems: list[Problem], source
 
 
 def print_plan(console: Console, plan: Plan, limit: int | None) -> None:
-    """Counts per kind and group, then the first changes with before → after."""
+    """Counts per kind and group, the first changes with before → after, then the deletes
+    the guard holds, each marked, and the guard's verdict last."""
     if not plan.operations:
         console.print("nothing to do: the account already matches the export")
         return
-    table = Table(title=f"plan: {len(plan)} operation(s)")
+    held = f", {len(plan.held)} held" if plan.held else ""
+    table = Table(title=f"plan: {len(plan)} operation(s){held}")
     kinds = [k.name for k in OpKind]
     table.add_column("group")
     for kind in kinds:
@@ -67,11 +70,25 @@ def print_plan(console: Console, plan: Plan, limit: int | None) -> None:
     for group, counts in plan.per_group().items():
         table.add_row(group, *(str(counts.get(k, "")) for k in kinds))
     console.print(table)
-    shown = plan.operations if limit is None else plan.operations[:limit]
+    _print_ops(console, plan.applicable, limit, "")
+    if plan.held:
+        console.print(f"held by the deletion guard ({len(plan.held)}):")
+        _print_ops(console, plan.held, limit, "HELD ")
+    print_guard(console, plan)
+
+
+def _print_ops(console: Console, ops: tuple[Operation, ...], limit: int | None, mark: str) -> None:
+    shown = ops if limit is None else ops[:limit]
     for op in shown:
-        console.print(f"  {describe(op)}", markup=False)
-    if len(shown) < len(plan.operations):
-        console.print(f"  … and {len(plan.operations) - len(shown)} more (-v for all)")
+        console.print(f"  {mark}{describe(op)}", markup=False)
+    if len(shown) < len(ops):
+        console.print(f"  … and {len(ops) - len(shown)} more (-v for all)")
+
+
+def print_guard(console: Console, plan: Plan) -> None:
+    """The deletion guard's verdict, when it held something: why, and how to release."""
+    if plan.guard is not None and plan.guard.tripped:
+        console.print(Text.assemble(("held:", "bold yellow"), " ", plan.guard.verdict()))
 
 
 def describe(op: Operation) -> str:
@@ -96,6 +113,8 @@ def print_outcome(console: Console, report: SyncReport) -> None:
         console.print(f"settled {len(report.settled.outcomes)} operation(s) left open by an interrupted run")
     result = report.result
     if result is None:
+        if report.plan.held:
+            print_guard(console, report.plan)
         return
     statuses = ", ".join(f"{result.count(s)} {s.value}" for s in Status if result.count(s))
     console.print(f"done: {statuses}")
@@ -106,6 +125,8 @@ def print_outcome(console: Console, report: SyncReport) -> None:
             )
     if result.stopped is not None:
         console.print(f"run stopped: {result.stopped}", markup=False)
+    if report.plan.held:
+        print_guard(console, report.plan)
 
 
 def print_known(console: Console, known: KnownState) -> None:
@@ -167,6 +188,8 @@ def print_runs(console: Console, runs: list[dict[str, Any]]) -> None:
     for run in runs:
         counts = json.loads(run["counts"] or "{}")
         changes = ", ".join(f"{v} {k.lower()}" for k, v in counts.items() if v and k.isupper())
+        if counts.get("held"):
+            changes += f" ({counts['held']} delete(s) held by the guard)"
         took = _duration(run["started"], run["ended"])
         console.print(
             f"#{run['id']} {run['started']} ({took}) {run['command']} {run['source'] or ''}: "
@@ -189,10 +212,17 @@ def print_journal(console: Console, run: dict[str, Any], document: dict[str, Any
     console.print(f"{len(document['operations'])} operation(s): {document['counts']['outcomes']}", markup=False)
     for op in document["operations"]:
         status = (op.get("outcome") or {}).get("status")
-        if status not in ("applied", "already-done"):
+        if status not in ("applied", "already-done", "held"):
             outcome = op["outcome"] or {}
             console.print(
                 f"  {status}: {op['kind']} {op['number'] or ''} {', '.join(op['groups'])}: "
                 f"{outcome.get('code') or ''} {outcome.get('meaning') or ''}",
                 markup=False,
             )
+    held = [op for op in document["operations"] if op.get("held")]
+    if held:
+        console.print(f"{len(held)} delete(s) held by the deletion guard, not applied:", markup=False)
+        for op in held:
+            console.print(f"  HELD {op['kind']} {op['number'] or ''} {', '.join(op['groups'])}", markup=False)
+        guard = document.get("guard") or {}
+        console.print(guard.get("verdict") or guard.get("release") or "", markup=False)
