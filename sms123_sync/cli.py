@@ -44,16 +44,9 @@ from sms123_sync.reconcile.state import DEFAULT_STATE, StateStore, state_error_o
 from sms123_sync.reconcile.sync import make_plan, run_sync
 from sms123_sync.redact import redact
 from sms123_sync.reports import terminal as render
-from sms123_sync.reports.document import (
-    SCHEMA_VERSION,
-    journal_document,
-    plan_document,
-    prepare_reports,
-    summary,
-    sync_document,
-    write_problems_csv,
-    write_reports,
-)
+from sms123_sync.reports.csv_writer import write_problems_csv
+from sms123_sync.reports.document import SCHEMA_VERSION, journal_document, plan_document, summary, sync_document
+from sms123_sync.reports.writers import formats, prepare_reports, write_reports
 from sms123_sync.sandbox.server import Account, Faults, Sandbox, check_listen
 from sms123_sync.sources import source_fingerprint
 from sms123_sync.sources.files import file_fingerprint
@@ -564,7 +557,7 @@ def report_options(func: F) -> F:
             "--report",
             "reports",
             multiple=True,
-            help="Write a report; format from the extension (.json .csv .xlsx .html); {date} and {time} expand.",
+            help=f"Write a report; format from the extension ({' '.join(formats())}); {{date}} and {{time}} expand.",
         ),
         click.option(
             "--json", "as_json", is_flag=True, help="Print one JSON summary on stdout and nothing else there."
@@ -759,7 +752,7 @@ def runs(ctx: click.Context, state_path: Path, limit: int) -> None:
 
 @runs.command("show")
 @click.argument("run_id", type=int)
-@click.option("--report", "reports", multiple=True, help="Write this run's report (.json .csv .xlsx .html).")
+@click.option("--report", "reports", multiple=True, help=f"Write this run's report ({' '.join(formats())}).")
 @click.pass_obj
 def runs_show(state_path: Path, run_id: int, reports: tuple[str, ...]) -> None:
     """One run's operations, failures and conflicts."""

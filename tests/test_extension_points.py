@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from sms123_sync.cli import cli
+from sms123_sync.reports.writers import register_writer
 from sms123_sync.sources import SourceOptions, SourceTable, register_reader
 
 ROWS = {
@@ -71,3 +72,43 @@ def test_without_its_reader_the_location_is_a_missing_file(tmp_path: Path) -> No
     done = CliRunner().invoke(cli, ["validate", "toy:3", "-m", str(mapping)])
     assert done.exit_code == 2
     assert "toy:3: no such file" in done.output and "Traceback" not in done.output
+
+
+def _write_markdown(path: Path, document: dict[str, object]) -> None:
+    """A toy format: one line per operation, as a Markdown list."""
+    operations = document["operations"]
+    assert isinstance(operations, list)
+    lines = [f"- {op['kind']} {op.get('number') or ''} {op.get('groups')}" for op in operations]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture
+def markdown_format() -> Iterator[None]:
+    unregister = register_writer(".md", _write_markdown)
+    yield
+    unregister()
+
+
+def test_a_toy_report_format_is_checked_and_written(markdown_format: None, tmp_path: Path) -> None:
+    source, mapping = tmp_path / "e.csv", tmp_path / "m.yaml"
+    source.write_text("Tel;Nom;G\n0612345671;Martin;A\n0612345672;Durand;A,B\n", encoding="utf-8")
+    mapping.write_text(MAPPING, encoding="utf-8")
+    report = tmp_path / "plan.md"
+    done = CliRunner().invoke(
+        cli, ["plan", str(source), "-m", str(mapping), "--state", str(tmp_path / "s.sqlite"), "--report", str(report)]
+    )
+    assert done.exit_code == 0, done.output
+    assert report.read_text(encoding="utf-8").splitlines() == [
+        "- group_add  ['A']",
+        "- group_add  ['B']",
+        "- contact_add 33612345671 ['A']",
+        "- contact_add 33612345672 ['A', 'B']",
+    ]
+
+
+def test_without_its_writer_the_format_is_refused_before_planning(tmp_path: Path) -> None:
+    source, mapping = tmp_path / "e.csv", tmp_path / "m.yaml"
+    source.write_text("Tel;Nom;G\n0612345671;Martin;A\n", encoding="utf-8")
+    mapping.write_text(MAPPING, encoding="utf-8")
+    done = CliRunner().invoke(cli, ["plan", str(source), "-m", str(mapping), "--report", str(tmp_path / "p.md")])
+    assert done.exit_code == 2 and "unknown format '.md'" in done.output

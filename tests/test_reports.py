@@ -71,7 +71,7 @@ def test_csv_report_neutralises_formulas(workspace: Path) -> None:
 
 
 def test_formula_at_cell_start_is_neutralised() -> None:
-    from sms123_sync.reports.document import neutralise
+    from sms123_sync.reports.rows import neutralise
 
     assert [neutralise(v) for v in ("=1+1", "+33", "-2", "@x", "ok")] == ["'=1+1", "'+33", "'-2", "'@x", "ok"]
 
