@@ -27,6 +27,7 @@ _EXPORTS: dict[str, str] = {
     "KnownState": "sms123_sync.reconcile.state",
     "plan_changes": "sms123_sync.reconcile.plan",
     "check_guard": "sms123_sync.reconcile.plan",
+    "Guard": "sms123_sync.reconcile.plan",
     "Plan": "sms123_sync.reconcile.plan",
     "PlanOptions": "sms123_sync.reconcile.plan",
     "Operation": "sms123_sync.reconcile.plan",
@@ -87,6 +88,7 @@ __all__ = [
     "DesiredState",
     "Endpoint",
     "Faults",
+    "Guard",
     "GuardError",
     "InputError",
     "KnownState",
@@ -163,7 +165,7 @@ if TYPE_CHECKING:
     from sms123_sync.mapping.pipeline import read_desired
     from sms123_sync.mapping.problems import Problem, ProblemCode
     from sms123_sync.reconcile.apply import ApplyOptions, Outcome, RunResult, Status
-    from sms123_sync.reconcile.plan import Operation, OpKind, Plan, PlanOptions, check_guard, plan_changes
+    from sms123_sync.reconcile.plan import Guard, Operation, OpKind, Plan, PlanOptions, check_guard, plan_changes
     from sms123_sync.reconcile.state import KnownState, StateStore
     from sms123_sync.reconcile.sync import SyncReport, make_plan, run_sync
     from sms123_sync.sandbox.server import Faults, Sandbox

@@ -757,15 +757,12 @@ def runs(ctx: click.Context, state_path: Path, limit: int) -> None:
 def runs_show(state_path: Path, run_id: int, reports: tuple[str, ...]) -> None:
     """One run's operations, failures and conflicts."""
     paths = prepare_reports(reports)
-    store = StateStore(state_path)
-    try:
+    with StateStore(state_path) as store:
         run = store.run(run_id)
         if run is None:
             raise click.UsageError(f"no run {run_id} in {state_path}")
         journal = store.journal_of(run_id)
-    finally:
-        store.close()
-    verdict = str(json.loads(run["counts"] or "{}").get("guard") or "")
+    verdict = str(json.loads(str(run["counts"] or "{}")).get("guard") or "")
     document = journal_document(
         {k: run[k] for k in ("id", "started", "ended", "source", "mode", "exit_code")}, journal, verdict
     )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
 
 #: Optional fields of ``contact/add/`` and ``contact/upd/``, in the document's order.
 FIELD_NAMES: tuple[str, ...] = ("nom", "prenom", "societe", "datea", "v1", "v2", "v3")
@@ -43,7 +42,7 @@ class ContactFields:
         return asdict(self)
 
     @classmethod
-    def from_mapping(cls, values: Mapping[Any, Any]) -> ContactFields:
+    def from_mapping(cls, values: Mapping[str, object]) -> ContactFields:
         """Builds fields from any mapping, ignoring unrelated keys and None."""
         return cls(**{name: _text(values.get(name)) for name in FIELD_NAMES})
 

@@ -43,12 +43,9 @@ def settings(sandbox: Sandbox) -> ConnectionSettings:
     return ConnectionSettings(user=DEFAULT_USER, api_key=DEFAULT_KEY, base_url=sandbox.url, retry=FAST_RETRY)
 
 
-def journal(state: Path) -> list[dict[str, object]]:
-    store = StateStore(state)
-    try:
-        return [entry for run in store.runs(100) for entry in store.journal_of(run["id"])]
-    finally:
-        store.close()
+def journal(state: Path) -> list[dict[str, str | int | None]]:
+    with StateStore(state) as store:
+        return [entry for run in store.runs(100) for entry in store.journal_of(int(run["id"] or 0))]
 
 
 def start_sync(tmp: Path, sandbox: Sandbox, export: Path, mapping: Path) -> subprocess.Popen[str]:

@@ -209,7 +209,7 @@ def test_state_file_is_private_and_runs_recorded(env: Env) -> None:
     env.sync(BASE)
     assert stat.S_IMODE(env.state.stat().st_mode) == 0o600
     runs = StateStore(env.state).runs()
-    assert runs[0]["exit_code"] == 0 and runs[0]["source"].endswith("export1.csv")
+    assert runs[0]["exit_code"] == 0 and str(runs[0]["source"]).endswith("export1.csv")
 
 
 def test_cli_sync_on_embedded_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

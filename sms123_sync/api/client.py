@@ -436,9 +436,21 @@ class Client(_Core):
     def balance(self) -> Balance:
         return self._post(Endpoint.BALANCE, {}, self._interpret_balance)
 
-    def send(self, number: str, message: str, **options: Any) -> Result:
-        """One SMS to one number; options as :func:`send_params`."""
-        return self.call(Endpoint.SEND, send_params(number, message, **options))
+    def send(
+        self,
+        number: str,
+        message: str,
+        *,
+        at: datetime | None = None,
+        cancel: bool = False,
+        flash: bool = False,
+        sender: str | None = None,
+        tts: bool = False,
+        test: bool = False,
+    ) -> Result:
+        """One SMS to one number; the options are :func:`send_params`'s."""
+        params = send_params(number, message, at=at, cancel=cancel, flash=flash, sender=sender, tts=tts, test=test)
+        return self.call(Endpoint.SEND, params)
 
     def group_add(self, name: str) -> Result:
         return self.call(Endpoint.GROUP_ADD, {"groupe": name})
@@ -525,8 +537,21 @@ class AsyncClient(_Core):
     async def balance(self) -> Balance:
         return await self._post(Endpoint.BALANCE, {}, self._interpret_balance)
 
-    async def send(self, number: str, message: str, **options: Any) -> Result:
-        return await self.call(Endpoint.SEND, send_params(number, message, **options))
+    async def send(
+        self,
+        number: str,
+        message: str,
+        *,
+        at: datetime | None = None,
+        cancel: bool = False,
+        flash: bool = False,
+        sender: str | None = None,
+        tts: bool = False,
+        test: bool = False,
+    ) -> Result:
+        """One SMS to one number; the options are :func:`send_params`'s."""
+        params = send_params(number, message, at=at, cancel=cancel, flash=flash, sender=sender, tts=tts, test=test)
+        return await self.call(Endpoint.SEND, params)
 
     async def group_add(self, name: str) -> Result:
         return await self.call(Endpoint.GROUP_ADD, {"groupe": name})

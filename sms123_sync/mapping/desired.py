@@ -72,6 +72,8 @@ class Stats:
 
 @dataclass(frozen=True)
 class DesiredResult:
+    """What reading an export gave: the desired state, the rows rejected, the warnings, counts."""
+
     state: DesiredState
     rejects: list[Problem]
     warnings: list[Problem]

@@ -51,6 +51,8 @@ NOT_STARTED = "not started: run stopped"
 
 
 class Status(StrEnum):
+    """What became of one operation, as the journal and the reports name it."""
+
     APPLIED = "applied"
     ALREADY = "already-done"
     CONFLICT = "conflict"
@@ -71,6 +73,8 @@ class Outcome:
 
 @dataclass(frozen=True)
 class ApplyOptions:
+    """How a plan is applied: calls in flight, request rate, the run's deadline, signals."""
+
     concurrency: int = 8
     rate: float | None = None  # requests per second, all threads together
     # time.monotonic() after which no operation starts (the run's --deadline).
@@ -81,6 +85,8 @@ class ApplyOptions:
 
 @dataclass
 class RunResult:
+    """The outcomes of the operations a run executed, and why it stopped early, if it did."""
+
     outcomes: list[Outcome] = field(default_factory=list)
     stopped: Sms123Error | None = None
 

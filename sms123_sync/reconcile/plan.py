@@ -64,14 +64,16 @@ class Operation:
             return ()
         return self.fields.changed(self.before)
 
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+    def to_json(self) -> dict[str, object]:
+        """The operation as the journal stores it (JSON-ready)."""
+        data: dict[str, object] = asdict(self)
         data["kind"] = self.kind.name
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Operation:
-        values = dict(data)
+    def from_json(cls, data: Mapping[str, object]) -> Operation:
+        """The operation :meth:`to_json` wrote."""
+        values: dict[str, Any] = dict(data)
         values["kind"] = OpKind[values["kind"]]
         values["groups"] = tuple(values.get("groups") or ())
         for name in ("fields", "before"):
@@ -135,6 +137,9 @@ class Guard:
 
 @dataclass(frozen=True)
 class Plan:
+    """The operations that make the account match the export, in order, with the counts
+    the deletion guard weighs and, once checked, its verdict."""
+
     operations: tuple[Operation, ...]
     known_contacts: int
     removed_contacts: int  # known contacts that leave every group

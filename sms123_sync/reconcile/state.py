@@ -27,7 +27,7 @@ import os
 import socket
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -82,6 +82,10 @@ _MEMBER_QUERY = f"SELECT {', '.join(_MEMBER_COLUMNS)} FROM memberships"
 # State files that a StateStore of this process has open: (device, inode) -> how many.
 _open_files: dict[tuple[int, int], int] = {}
 _open_files_lock = threading.Lock()
+
+
+#: One row of the runs or journal table, by column name.
+Row = dict[str, str | int | None]
 
 
 def _file_id(path: Path) -> tuple[int, int]:
@@ -438,7 +442,8 @@ class StateStore:
 
     # -- journal and runs -----------------------------------------------------------
 
-    def begin_run(self, command: str, **info: Any) -> int:
+    def begin_run(self, command: str, **info: str | None) -> int:
+        """Records the start of a run (source, mapping and their fingerprints, mode)."""
         with self._tx() as db:
             cur = db.execute(
                 "INSERT INTO runs (started, command, source, source_hash, mapping, mapping_hash, mode)"
@@ -455,14 +460,15 @@ class StateStore:
             )
             return int(cur.lastrowid or 0)
 
-    def end_run(self, run_id: int, exit_code: int, counts: dict[str, Any]) -> None:
+    def end_run(self, run_id: int, exit_code: int, counts: Mapping[str, object]) -> None:
+        """Records the end of a run: its exit code and its counts (JSON)."""
         with self._tx() as db:
             db.execute(
                 "UPDATE runs SET ended = ?, exit_code = ?, counts = ? WHERE id = ?",
                 (_now(), exit_code, json.dumps(counts), run_id),
             )
 
-    def journal_begin(self, run_id: int, op: dict[str, Any]) -> int:
+    def journal_begin(self, run_id: int, op: Mapping[str, object]) -> int:
         with self._tx() as db:
             cur = db.execute(
                 "INSERT INTO journal (run_id, op, status, started) VALUES (?, ?, 'pending', ?)",
@@ -478,7 +484,7 @@ class StateStore:
             (status, code, meaning, attempts, _now(), entry),
         )
 
-    def journal_held(self, run_id: int, ops: list[dict[str, Any]], release: str) -> None:
+    def journal_held(self, run_id: int, ops: list[Mapping[str, object]], release: str) -> None:
         """Records the deletes the guard held, with how to release them, in one transaction.
 
         Status ``held``, never ``pending``: nothing was sent, so no later run settles them;
@@ -491,13 +497,13 @@ class StateStore:
                 [(run_id, json.dumps(op, ensure_ascii=False), release, now, now) for op in ops],
             )
 
-    def open_entries(self) -> list[tuple[int, dict[str, Any]]]:
+    def open_entries(self) -> list[tuple[int, dict[str, object]]]:
         """Operations journaled but never concluded (the process died mid-call)."""
         with self.guard():
             rows = self._db.execute("SELECT id, op FROM journal WHERE status = 'pending' ORDER BY id").fetchall()
         return [(int(i), json.loads(op)) for i, op in rows]
 
-    def take_open_entries(self) -> list[dict[str, Any]]:
+    def take_open_entries(self) -> list[dict[str, object]]:
         """The open operations, marked ``settled`` in the same transaction.
 
         The run that replays them journals each again, so a crash during the replay
@@ -510,15 +516,15 @@ class StateStore:
 
     _RUN_COLUMNS = "id, started, ended, command, source, mode, counts, exit_code"
 
-    def runs(self, limit: int = 50) -> list[dict[str, Any]]:
+    def runs(self, limit: int = 50) -> list[Row]:
         return self._rows(f"SELECT {self._RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?", (limit,))
 
-    def run(self, run_id: int) -> dict[str, Any] | None:
+    def run(self, run_id: int) -> Row | None:
         """One run by its id (the primary key: no scan of the history)."""
         rows = self._rows(f"SELECT {self._RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,))
         return rows[0] if rows else None
 
-    def journal_of(self, run_id: int) -> list[dict[str, Any]]:
+    def journal_of(self, run_id: int) -> list[Row]:
         return self._rows(
             "SELECT id, op, status, code, meaning, attempts FROM journal WHERE run_id = ? ORDER BY id", (run_id,)
         )

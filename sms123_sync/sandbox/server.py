@@ -59,7 +59,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from sms123_sync.contact import FIELD_NAMES
 from sms123_sync.errors import InputError
@@ -130,6 +130,15 @@ CREATE TABLE IF NOT EXISTS sends (
 """
 
 
+class AccountSnapshot(TypedDict):
+    """The whole simulated account, as ``sandbox show --json`` prints it."""
+
+    balance: str
+    groups: list[str]
+    contacts: list[dict[str, str]]  # groupe, numero and the seven fields
+    sends: list[dict[str, str | int | None]]  # every message accepted, with its schedule
+
+
 class AccountStore:
     """The sandbox account's data in SQLite; every method is one transaction."""
 
@@ -173,7 +182,7 @@ class AccountStore:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('balance', ?)", (str(value),))
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> AccountSnapshot:
         """Everything the account holds: groups, contacts per group, sends, balance."""
         with self._lock:
             groups = [r[0] for r in self._db.execute("SELECT name FROM groups ORDER BY name")]
@@ -187,7 +196,7 @@ class AccountStore:
                 dict(zip(send_cols, r, strict=True))
                 for r in self._db.execute(f"SELECT {', '.join(send_cols)} FROM sends ORDER BY id")
             ]
-            return {"balance": str(self.balance()), "groups": groups, "contacts": contacts, "sends": sends}
+            return AccountSnapshot(balance=str(self.balance()), groups=groups, contacts=contacts, sends=sends)
 
     def memberships(self) -> dict[tuple[str, str], dict[str, str]]:
         """{(group, number): fields} — the shape tests compare with the sync state."""
@@ -596,8 +605,9 @@ class Sandbox:
     def account(self, value: Account) -> None:
         self.api.account = value
 
-    def set_account(self, **changes: Any) -> None:
-        self.api.account = replace(self.api.account, **changes)
+    def set_account(self, **changes: str | bool | frozenset[str]) -> None:
+        """Changes some of the simulated account's settings (``domtom=False``, ...)."""
+        self.api.account = replace(self.api.account, **cast(dict[str, Any], changes))
 
     @property
     def url(self) -> str:
@@ -620,7 +630,8 @@ class Sandbox:
     def total_calls(self) -> int:
         return sum(self.calls.values())
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> AccountSnapshot:
+        """What the account holds now (also served at ``GET /_sandbox/state``)."""
         return self.store.snapshot()
 
     def start(self) -> Sandbox:
