@@ -277,3 +277,48 @@ def test_the_send_command_previews_sends_reports_and_lists_the_campaign(
 
     mixed = runner.invoke(cli, ["send", "--to", "0612345678", *message, *common])
     assert mixed.exit_code == 2 and "single sends" in mixed.output
+
+
+def test_the_reports_neutralise_formulas_and_escape_html(make_world: Callable[..., World]) -> None:
+    import json
+
+    from openpyxl import load_workbook
+
+    from sms123_sync.campaigns.report import campaign_document, write_campaign_reports
+
+    world = make_world()
+    with StateStore(world.state) as store:
+        hostile = [("Piège", "33655500001", "=HYPERLINK(1)", "<script>x</script>")]
+        store.import_members(pd.DataFrame(hostile, columns=["groupe", "numero", "prenom", "nom"]))
+    plan = world.plan("{prenom} {nom}", groups=("Piège",))
+    result = world.run(plan)
+    document = campaign_document(result.preview, result, world.now)
+    paths = [world.tmp / f"c.{ext}" for ext in ("json", "csv", "xlsx", "html")]
+    written = write_campaign_reports(paths, document)
+    assert written.failed == [] and written.paths == paths
+    entry = json.loads(paths[0].read_text(encoding="utf-8"))["recipients"][0]
+    assert entry["status"] == "sent" and entry["segments"] == 1 and entry["message"].startswith("=HYPERLINK")
+    assert "'=HYPERLINK(1) <script>" in paths[1].read_text(encoding="utf-8-sig")
+    sheet = load_workbook(paths[2])["Recipients"]
+    assert str(sheet["K2"].value).startswith("'=")
+    page = paths[3].read_text(encoding="utf-8")
+    assert "<script>x" not in page and "&lt;script&gt;x" in page
+
+
+def test_a_state_file_of_schema_2_gains_the_campaign_tables(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    with StateStore(path):
+        pass
+    db = sqlite3.connect(path)
+    db.executescript(
+        "DROP TABLE campaign_sends; DROP TABLE campaigns; UPDATE meta SET value = '2' WHERE key = 'schema_version';"
+    )
+    db.close()
+    with StateStore(path) as store:
+        campaign_id, template = store.open_campaign("c", "Bonjour", "marketing", "groups A")
+        assert template == "Bonjour" and store.campaign_sends(campaign_id) == []
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+    db.close()

@@ -37,6 +37,8 @@ class CampaignRequest:
 
 
 def read_recipients(request: CampaignRequest, now: datetime) -> Recipients:
+    if request.before and request.at_column is None:
+        raise InputError("--before counts back from each row's own time: give --at-column too")
     if request.export is not None:
         if request.mapping is None:
             raise InputError("--export needs --mapping: the mapping says which column holds the number")
