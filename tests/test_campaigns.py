@@ -322,3 +322,12 @@ def test_a_state_file_of_schema_2_gains_the_campaign_tables(tmp_path: Path) -> N
     db = sqlite3.connect(path)
     assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
     db.close()
+
+
+def test_a_message_sent_after_the_window_closed_mid_run_is_deferred(make_world: Callable[..., World]) -> None:
+    world = make_world("2026-12-01 19:59")
+    plan = world.plan("Promo {nom}", groups=("Club",))
+    assert plan.deferred == 0
+    world.now = paris("2026-12-01 20:01")  # the campaign ran past 20:00
+    world.run(plan)
+    assert {s["diff"] for s in world.sends()} == {"2026-12-02T08:00:00"}

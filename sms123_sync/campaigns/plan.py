@@ -64,6 +64,20 @@ class CampaignPlan:
     messages: list[Message]
     skipped: list[Skipped] = field(default_factory=list)
     rejects: list[Problem] = field(default_factory=list)
+    window: Window = field(default_factory=Window)
+
+    def lawful_at(self, message: Message, now: datetime) -> datetime | None:
+        """When ``message`` may go out if sent at ``now``: None for now, else a later time.
+
+        A long marketing campaign started at 19:55 must not deliver its last messages
+        after 20:00, so the sender asks again at the moment of each call.
+        """
+        if message.at is not None and message.at > now:
+            return message.at
+        if self.kind != MARKETING:
+            return None
+        place = place_of(message.number)
+        return None if why_unlawful(now, place, self.window) is None else next_lawful(now, place, self.window)
 
     @property
     def sms_total(self) -> int:
@@ -156,4 +170,5 @@ def plan_campaign(
         messages,
         recipients.skipped,
         recipients.rejects,
+        window,
     )

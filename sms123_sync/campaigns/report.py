@@ -270,6 +270,10 @@ def print_preview(console: Console, preview: Preview, shown: int = SHOWN) -> Non
 
 
 def print_result(console: Console, result: CampaignResult) -> None:
+    if not result.preview.to_send:
+        done = result.preview.already_done
+        console.print(f"nothing to send: all {done} recipient(s) have this campaign's message already", markup=False)
+        return
     counts = Counter(o.status.value for o in result.outcomes)
     console.print(
         "outcome: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing sent"), markup=False

@@ -240,7 +240,7 @@ class _Sender:
         self._limiter.wait(self._stop)
         if self._stop.is_set():
             return SendOutcome(message, SendStatus.NOT_STARTED, meaning="not started: run stopped")
-        at = message.at if message.at is not None and message.at > self._now() else None
+        at = self.plan.lawful_at(message, self._now())
         diff = schedule_code(at) if at is not None else ""
         self.store.send_begin(self.campaign_id, self.run_id, message.number, message.text, message.shape.segments, diff)
         o = self.plan.options
