@@ -408,9 +408,9 @@ def sandbox_show(data: Path, as_json: bool) -> None:
         out.print(f"{group}: {len(members)} contact(s)")
     out.print(f"{len(snap['sends'])} message(s) accepted", markup=False)
     for sent in snap["sends"]:
-        when = f"scheduled {sent['diff']}" if sent["diff"] else f"sent {sent['sent_at']}"
+        when = f"for {sent['diff']}" if sent["diff"] else f"at {sent['sent_at']}"
         text = printable(sent["message"])
-        out.print(f"  #{sent['id']} {sent['numero']} {sent['status']}, {when}: {text}", markup=False)
+        out.print(f"  #{sent['id']} {sent['numero']} {sent['status']} {when}: {text}", markup=False)
 
 
 @cli.command()

@@ -25,7 +25,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sms123_sync.api.client import PARIS, Client, Result, schedule_code
+from sms123_sync.api.client import PARIS, Client, Result
 from sms123_sync.api.codes import Category
 from sms123_sync.api.connection import ConnectionSettings, connect
 from sms123_sync.campaigns.plan import CampaignPlan, Message
@@ -182,7 +182,8 @@ def run_campaign(
             run_id = store.begin_run("send", source=plan.name, mode=plan.kind)
             sender = _Sender(api, store, campaign_id, run_id, plan, options, on_done, now)
             result = sender.send(preview)
-            counts = {s.value: result.count(s) for s in SendStatus if result.count(s)}
+            # Upper-case keys: `runs` lists them as the counts of a sync's operations.
+            counts = {s.name: result.count(s) for s in SendStatus if result.count(s)}
             store.end_run(run_id, result.exit_code, counts)
             return result
 
@@ -241,8 +242,8 @@ class _Sender:
         if self._stop.is_set():
             return SendOutcome(message, SendStatus.NOT_STARTED, meaning="not started: run stopped")
         at = self.plan.lawful_at(message, self._now())
-        diff = schedule_code(at) if at is not None else ""
-        self.store.send_begin(self.campaign_id, self.run_id, message.number, message.text, message.shape.segments, diff)
+        when = at.astimezone(PARIS).strftime("%Y-%m-%d %H:%M") if at is not None else ""
+        self.store.send_begin(self.campaign_id, self.run_id, message.number, message.text, message.shape.segments, when)
         o = self.plan.options
         try:
             answer = self.client.send(

@@ -555,7 +555,10 @@ class StateStore:
         )
 
     def send_begin(self, campaign_id: int, run_id: int, number: str, message: str, segments: int, diff: str) -> None:
-        """Journals one send as pending, before its call (a new attempt replaces an old one)."""
+        """Journals one send as pending, before its call (a new attempt replaces an old one).
+
+        ``diff`` is the scheduled Paris time as ``YYYY-MM-DD HH:MM``, empty for a send now.
+        """
         with self._tx() as db:
             db.execute(
                 "INSERT OR REPLACE INTO campaign_sends (campaign_id, numero, message, segments, diff, status,"
