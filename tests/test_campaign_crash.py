@@ -2,8 +2,9 @@
 
 The sandbox runs in this process, over loopback; the campaign is a separate process
 killed with SIGKILL once the sandbox has accepted a given number of sends, so nothing
-of the killed process's own clean-up runs. The same command then finishes the campaign:
-the sandbox's record must hold exactly one message per recipient.
+of the killed process's own clean-up runs (and with SIGTERM, which stops it gracefully).
+The same command then finishes the campaign: the sandbox's record must hold exactly one
+message per recipient.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from sms123_sync.reconcile.state import StateStore
 from sms123_sync.sandbox.server import Faults, Sandbox
@@ -51,7 +53,8 @@ def _env() -> dict[str, str]:
     return {**os.environ, "SMS123_API_KEY": "sandbox-key", "PYTHONUNBUFFERED": "1"}
 
 
-def test_killed_campaign_then_rerun_sends_each_recipient_exactly_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=lambda s: s.name)
+def test_killed_campaign_then_rerun_sends_each_recipient_exactly_once(tmp_path: Path, sig: signal.Signals) -> None:
     members = pd.DataFrame(
         [("Club", f"3361{i:07d}", f"Membre{i}") for i in range(RECIPIENTS)], columns=["groupe", "numero", "prenom"]
     )
@@ -68,9 +71,11 @@ def test_killed_campaign_then_rerun_sends_each_recipient_exactly_once(tmp_path: 
             assert time.monotonic() < deadline, "the campaign never reached its kill point"
             time.sleep(0.002)
         assert proc.poll() is None, "the campaign ended before its kill point"
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=60)
-        assert proc.returncode == -signal.SIGKILL
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=60)
+        # SIGTERM: the calls in flight finish and are journaled, no other starts (exit 130).
+        assert proc.returncode == (-signal.SIGKILL if sig is signal.SIGKILL else 130)
+        assert b"Traceback" not in stderr
         killed_at = len(sandbox.snapshot()["sends"])
         assert killed_at < RECIPIENTS, "the kill came after the campaign was done"
 
