@@ -29,10 +29,16 @@ from rich.console import Console
 from rich.text import Text
 
 from sms123_sync import __version__
-from sms123_sync.api.client import RetryPolicy
+from sms123_sync.api.client import PARIS, RetryPolicy
 from sms123_sync.api.connection import WORK_DIR, ConnectionSettings, connect
 from sms123_sync.api.send import parse_when, prepare_send, send_sms
 from sms123_sync.api.wire import WireFormat
+from sms123_sync.campaigns import report as campaigns_report
+from sms123_sync.campaigns.hours import Window
+from sms123_sync.campaigns.plan import SendOptions
+from sms123_sync.campaigns.prepare import CampaignRequest, prepare_campaign
+from sms123_sync.campaigns.run import CampaignOptions, Preview, run_campaign
+from sms123_sync.campaigns.run import dry_run as campaign_dry_run
 from sms123_sync.errors import EXIT_INTERNAL, InputError, Sms123Error
 from sms123_sync.files import open_private, output_problem
 from sms123_sync.logs import setup_logging, stop_logging
@@ -50,6 +56,7 @@ from sms123_sync.reports.writers import formats, prepare_reports, write_reports
 from sms123_sync.sandbox.server import Account, Faults, Sandbox, check_listen
 from sms123_sync.sources import source_fingerprint
 from sms123_sync.sources.files import file_fingerprint
+from sms123_sync.text import printable
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("sms123_sync")
@@ -287,57 +294,6 @@ def balance(connection: ConnectionSettings) -> None:
     out.print(f"balance: {value}")
 
 
-@cli.command()
-@click.option("--to", "numbers", multiple=True, required=True, help="Recipient number; repeat for several.")
-@click.option("--message", "-m", required=True, help="The text to send.")
-@click.option("--at", "at_text", help="Schedule for this Paris time, e.g. '2026-12-01 15:30'.")
-@click.option("--cancel", is_flag=True, help="Cancel the send scheduled --at that time.")
-@click.option("--flash", is_flag=True, help="Flash SMS: shown on screen, not stored.")
-@click.option("--sender", help="Sender id (at most 11 letters/digits).")
-@click.option("--tts", is_flag=True, help="Voice message read to a landline.")
-@click.option("--test", "test_mode", is_flag=True, help="Test mode: checked by the API, not sent, not charged.")
-@click.option("--long", "allow_long", is_flag=True, help="Allow a message longer than one SMS.")
-@click.option("--region", default="FR", show_default=True, help="Region for numbers written nationally.")
-@connection_options
-def send(
-    numbers: tuple[str, ...],
-    message: str,
-    at_text: str | None,
-    cancel: bool,
-    flash: bool,
-    sender: str | None,
-    tts: bool,
-    test_mode: bool,
-    allow_long: bool,
-    region: str,
-    connection: ConnectionSettings,
-) -> None:
-    """Send an SMS (or schedule, cancel, flash, voice, test) to one or more numbers."""
-    split = tuple(n.strip() for raw in numbers for n in raw.split(",") if n.strip())
-    request = prepare_send(
-        split,
-        message,
-        at=parse_when(at_text) if at_text else None,
-        cancel=cancel,
-        flash=flash,
-        sender=sender,
-        tts=tts,
-        test=test_mode,
-        allow_long=allow_long,
-        region=region,
-    )
-    out.print(f"message: {request.shape.units} {request.shape.encoding} characters, {request.shape.segments} SMS")
-    with connect(connection) as client:
-        outcomes = send_sms(client, request)
-    failed = 0
-    for outcome in outcomes:
-        mark = "ok" if outcome.result.ok else "FAILED"
-        failed += not outcome.result.ok
-        ref = f" ref {outcome.result.reference}" if outcome.result.reference else ""
-        out.print(f"{outcome.number}: {mark} {outcome.result.code} {outcome.result.info.en}{ref}")
-    click.get_current_context().exit(1 if failed else 0)
-
-
 @cli.group()
 def sandbox() -> None:
     """A local 123-SMS server for trying mappings and for tests."""
@@ -431,7 +387,7 @@ def sandbox_serve(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the whole account as JSON.")
 def sandbox_show(data: Path, as_json: bool) -> None:
-    """Show what the sandbox account holds: balance, groups, contacts."""
+    """Show what the sandbox account holds: balance, groups, contacts, messages accepted."""
     import json
 
     from sms123_sync.sandbox.server import AccountStore
@@ -450,6 +406,11 @@ def sandbox_show(data: Path, as_json: bool) -> None:
     for group in snap["groups"]:
         members = [c for c in snap["contacts"] if c["groupe"] == group]
         out.print(f"{group}: {len(members)} contact(s)")
+    out.print(f"{len(snap['sends'])} message(s) accepted", markup=False)
+    for sent in snap["sends"]:
+        when = f"for {sent['diff']}" if sent["diff"] else f"at {sent['sent_at']}"
+        text = printable(str(sent["message"]))
+        out.print(f"  #{sent['id']} {sent['numero']} {sent['status']} {when}: {text}", markup=False)
 
 
 @cli.command()
@@ -746,6 +707,7 @@ def runs(ctx: click.Context, state_path: Path, limit: int) -> None:
     store = StateStore(state_path)
     try:
         render.print_runs(out, store.runs(limit))
+        campaigns_report.print_campaigns(out, store.campaigns(limit))
     finally:
         store.close()
 
@@ -755,13 +717,21 @@ def runs(ctx: click.Context, state_path: Path, limit: int) -> None:
 @click.option("--report", "reports", multiple=True, help=f"Write this run's report ({' '.join(formats())}).")
 @click.pass_obj
 def runs_show(state_path: Path, run_id: int, reports: tuple[str, ...]) -> None:
-    """One run's operations, failures and conflicts."""
+    """One run's operations, failures and conflicts; for a campaign, each recipient's outcome."""
     paths = prepare_reports(reports)
     with StateStore(state_path) as store:
         run = store.run(run_id)
         if run is None:
             raise click.UsageError(f"no run {run_id} in {state_path}")
         journal = store.journal_of(run_id)
+        campaign = store.campaign_named(str(run["source"])) if run["command"] == "send" else None
+        sends = store.campaign_sends(int(campaign["id"] or 0)) if campaign is not None else []
+    if campaign is not None:
+        campaigns_report.print_sends(out, campaign, sends)
+        written = campaigns_report.write_campaign_reports(paths, campaigns_report.journal_document(campaign, sends))
+        for path in written.paths:
+            out.print(f"report written to {path}", markup=False)
+        click.get_current_context().exit(1 if written.failed else 0)
     verdict = str(json.loads(str(run["counts"] or "{}")).get("guard") or "")
     document = journal_document(
         {k: run[k] for k in ("id", "started", "ended", "source", "mode", "exit_code")}, journal, verdict
@@ -828,6 +798,220 @@ def state_reset(state_path: Path, yes: bool) -> None:
     finally:
         store.close()
     out.print(f"{state_path} reset")
+
+
+# -- send: single messages and campaigns ----------------------------------------------
+
+
+@cli.command()
+@click.option("--to", "numbers", multiple=True, help="Recipient number; repeat for several (one message for all).")
+@click.option(
+    "--group", "groups", multiple=True, help="Campaign to every contact the state knows in this group; repeat."
+)
+@click.option("--export", "export", help="Campaign to the contacts of this export (CSV/XLSX), read with --mapping.")
+@click.option("--mapping", "mapping_path", type=click.Path(path_type=Path), help="YAML mapping for --export.")
+@click.option("--at-column", help="Export column holding each row's own time (Paris): its message is scheduled.")
+@click.option(
+    "--before",
+    type=Duration(),
+    help="With --at-column: send this long before the row's time (24h, 90m; elapsed time).",
+)
+@click.option("--message", "-m", required=True, help="The text; {prenom}, {Date RDV} or {prenom|Madame} personalise.")
+@click.option("--at", "at_text", help="Schedule for this Paris time, e.g. '2026-12-01 15:30'.")
+@click.option("--cancel", is_flag=True, help="Cancel the send scheduled --at that time (--to only).")
+@click.option("--flash", is_flag=True, help="Flash SMS: shown on screen, not stored.")
+@click.option("--sender", help="Sender id (at most 11 letters/digits).")
+@click.option("--tts", is_flag=True, help="Voice message read to a landline.")
+@click.option("--test", "test_mode", is_flag=True, help="Test mode: checked by the API, not sent, not charged.")
+@click.option("--long", "allow_long", is_flag=True, help="Allow a message longer than one SMS.")
+@click.option("--region", default="FR", show_default=True, help="Region for numbers written nationally.")
+@click.option("--name", help="Campaign name (default: from the message and the recipients); a re-run continues it.")
+@click.option("--dry-run", is_flag=True, help="Show recipients, first messages and the SMS count; send nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Send the campaign without asking (needed without a terminal).")
+@click.option("--allow-partial", is_flag=True, help="Send what the balance allows instead of refusing the campaign.")
+@click.option(
+    "--hours",
+    "hours_text",
+    default="08:00-20:00",
+    show_default=True,
+    help="Lawful window for marketing messages (recipient's time, Monday-Saturday, no public holidays).",
+)
+@click.option("--no-defer", is_flag=True, help="Refuse the campaign if a message falls outside the lawful hours.")
+@click.option("--transactional", is_flag=True, help="Reminders and alerts: the lawful-hours rule does not apply.")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help="Calls in flight.")
+@click.option("--rate", type=click.FloatRange(0.1, 10_000), help="At most this many requests per second.")
+@_state_option
+@report_options
+@connection_options
+def send(
+    numbers: tuple[str, ...],
+    groups: tuple[str, ...],
+    export: str | None,
+    mapping_path: Path | None,
+    at_column: str | None,
+    before: float | None,
+    message: str,
+    at_text: str | None,
+    cancel: bool,
+    flash: bool,
+    sender: str | None,
+    tts: bool,
+    test_mode: bool,
+    allow_long: bool,
+    region: str,
+    name: str | None,
+    dry_run: bool,
+    yes: bool,
+    allow_partial: bool,
+    hours_text: str,
+    no_defer: bool,
+    transactional: bool,
+    concurrency: int,
+    rate: float | None,
+    state_path: Path,
+    reports: list[Path],
+    as_json: bool,
+    connection: ConnectionSettings,
+) -> None:
+    """Send an SMS to numbers (--to), or a personalised campaign to groups or an export.
+
+    A campaign sends each recipient one message, exactly once: a re-run after a crash or
+    Ctrl-C sends only to those not yet sent. Marketing messages go out Monday to Saturday
+    within --hours of the recipient's time, never on Sundays or public holidays; one due
+    outside is deferred to the next lawful time.
+    """
+    at = parse_when(at_text) if at_text else None
+    if not (groups or export):
+        if not numbers:
+            raise click.UsageError("give --to numbers, or --group / --export for a campaign")
+        if reports or as_json or dry_run:
+            raise click.UsageError("--report, --json and --dry-run are for campaigns (--group or --export)")
+        _send_to(numbers, message, at, cancel, flash, sender, tts, test_mode, allow_long, region, connection)
+        return
+    if numbers or cancel:
+        raise click.UsageError("--to and --cancel are for single sends; a campaign takes --group or --export")
+    if groups and export:
+        raise click.UsageError("give --group or --export, not both")
+    request = CampaignRequest(
+        message,
+        state_path,
+        groups=groups,
+        export=export,
+        mapping=mapping_path,
+        at_column=at_column,
+        before=before or 0.0,
+        at=at,
+        name=name,
+        options=SendOptions(sender or None, flash, tts, test_mode, allow_long),
+        transactional=transactional,
+        window=Window.parse(hours_text),
+        defer=not no_defer,
+    )
+    _campaign(request, dry_run, yes, allow_partial, concurrency, rate, reports, as_json, connection)
+
+
+def _send_to(
+    numbers: tuple[str, ...],
+    message: str,
+    at: datetime | None,
+    cancel: bool,
+    flash: bool,
+    sender: str | None,
+    tts: bool,
+    test_mode: bool,
+    allow_long: bool,
+    region: str,
+    connection: ConnectionSettings,
+) -> None:
+    """The single send to numbers typed on the command line: one message for all."""
+    split = tuple(n.strip() for raw in numbers for n in raw.split(",") if n.strip())
+    request = prepare_send(
+        split,
+        message,
+        at=at,
+        cancel=cancel,
+        flash=flash,
+        sender=sender,
+        tts=tts,
+        test=test_mode,
+        allow_long=allow_long,
+        region=region,
+    )
+    out.print(f"message: {request.shape.units} {request.shape.encoding} characters, {request.shape.segments} SMS")
+    with connect(connection) as client:
+        outcomes = send_sms(client, request)
+    failed = 0
+    for outcome in outcomes:
+        mark = "ok" if outcome.result.ok else "FAILED"
+        failed += not outcome.result.ok
+        ref = f" ref {outcome.result.reference}" if outcome.result.reference else ""
+        out.print(f"{outcome.number}: {mark} {outcome.result.code} {outcome.result.info.en}{ref}")
+    click.get_current_context().exit(1 if failed else 0)
+
+
+def _campaign(
+    request: CampaignRequest,
+    dry_run: bool,
+    yes: bool,
+    allow_partial: bool,
+    concurrency: int,
+    rate: float | None,
+    reports: list[Path],
+    as_json: bool,
+    connection: ConnectionSettings,
+) -> None:
+    """Plans the campaign, shows it, confirms, sends; renders the outcome and the reports."""
+    ctx = click.get_current_context()
+    console = _human(as_json)
+    started = datetime.now(UTC)
+    plan = prepare_campaign(request, datetime.now(PARIS))
+    if dry_run:
+        preview = campaign_dry_run(plan, request.state, connection)
+        campaigns_report.print_preview(console, preview)
+        ctx.exit(_finish_campaign(campaigns_report.campaign_document(preview, None, started), reports, as_json, 0))
+    if not yes and not sys.stdin.isatty():
+        raise click.UsageError("no terminal to confirm on: pass --yes to send without asking")
+    progress = render.ApplyProgress(console)
+
+    def confirm(preview: Preview) -> bool:
+        campaigns_report.print_preview(console, preview)
+        question = f"send {len(preview.to_send)} message(s)?"
+        if not (yes or click.confirm(question, default=False, err=as_json)):
+            return False
+        progress.start(len(preview.to_send))
+        return True
+
+    try:
+        result = run_campaign(
+            plan,
+            request.state,
+            connection,
+            options=CampaignOptions(concurrency, rate, allow_partial, handle_signals=True),
+            confirm=confirm,
+            on_done=progress.advance,
+        )
+    finally:
+        progress.stop()
+    campaigns_report.print_result(console, result)
+    document = campaigns_report.campaign_document(result.preview, result, started)
+    exit_code = _finish_campaign(document, reports, as_json, result.exit_code)
+    log.info("campaign %s ended with exit code %d", plan.name, exit_code)
+    ctx.exit(exit_code)
+
+
+def _finish_campaign(document: dict[str, Any], reports: list[Path], as_json: bool, exit_code: int) -> int:
+    """Writes the campaign's reports, then its ``--json`` summary; as :func:`_finish`."""
+    written = campaigns_report.write_campaign_reports(reports, document)
+    for path in written.paths:
+        _human(as_json).print(f"report written to {path}", markup=False)
+    for path, reason in written.failed:
+        err.print(Text.assemble(("error:", "bold red"), " ", f"report {path} could not be written: {reason}"))
+    if written.failed:
+        exit_code = max(exit_code, 1)
+    if as_json:
+        click.get_current_context().meta[_JSON_DONE] = True
+        click.echo(json.dumps(campaigns_report.campaign_summary(document, exit_code), ensure_ascii=False))
+    return exit_code
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import FrameType
+from typing import Protocol
 
 from sms123_sync.api.client import Client, Result
 from sms123_sync.api.codes import Category
@@ -373,8 +374,17 @@ class Applier:
                 s.put_member(db, group, op.number, op.key, op.fields or ContactFields(), op.old_number, op.fields_hash)
 
 
+class Stoppable(Protocol):
+    """What :func:`stop_on_signals` stops: an :class:`Applier`, or a campaign's sender."""
+
+    @property
+    def stop_requested(self) -> bool: ...
+
+    def request_stop(self, why: str, exit_code: int) -> None: ...
+
+
 @contextmanager
-def stop_on_signals(applier: Applier) -> Iterator[None]:
+def stop_on_signals(applier: Stoppable) -> Iterator[None]:
     """First SIGINT or SIGTERM: stop gracefully (exit 130); a second one: stop at once.
 
     cron and systemd stop a job with SIGTERM, so it gets the same graceful stop as

@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 import adbc_driver_sqlite.dbapi as adbc_sqlite
 import pandas as pd
@@ -42,7 +42,7 @@ from sms123_sync.contact import FIELD_NAMES, ContactFields
 from sms123_sync.errors import LockError, StateError
 from sms123_sync.mapping.desired import fields_hash
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_STATE = Path(".sms123-sync/state.sqlite")
 
 _SCHEMA = f"""
@@ -68,10 +68,28 @@ CREATE TABLE IF NOT EXISTS journal (
 CREATE INDEX IF NOT EXISTS journal_status ON journal(status);
 """
 
+# Campaigns (version 3): one row per campaign, one per (campaign, number) send, written
+# 'pending' before its call and concluded after it (sms123_sync/campaigns/run.py).
+_CAMPAIGN_TABLES = """
+CREATE TABLE IF NOT EXISTS campaigns (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, template TEXT NOT NULL, kind TEXT NOT NULL,
+    source TEXT NOT NULL, created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS campaign_sends (
+    campaign_id INTEGER NOT NULL REFERENCES campaigns(id), numero TEXT NOT NULL, message TEXT NOT NULL,
+    segments INTEGER NOT NULL, diff TEXT, status TEXT NOT NULL, code TEXT, meaning TEXT, reference TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0, run_id INTEGER, started TEXT NOT NULL, ended TEXT,
+    PRIMARY KEY (campaign_id, numero)
+);
+"""
+_SCHEMA += _CAMPAIGN_TABLES
+
 # Steps that bring a file written at version N-1 to version N; _SCHEMA is the latest.
 _MIGRATIONS: dict[int, str] = {
     # A group-less delete (account: exclusive) looked the number up with a full scan.
     2: "CREATE INDEX IF NOT EXISTS memberships_numero ON memberships(numero);",
+    # Campaigns and their per-recipient sends.
+    3: _CAMPAIGN_TABLES,
 }
 
 
@@ -84,8 +102,19 @@ _open_files: dict[tuple[int, int], int] = {}
 _open_files_lock = threading.Lock()
 
 
-#: One row of the runs or journal table, by column name.
+#: One row of the runs, journal or campaign tables, by column name.
 Row = dict[str, str | int | None]
+
+
+class CampaignSummary(TypedDict):
+    """One campaign as ``runs`` lists it: its name, kind, source and counts per status."""
+
+    id: int
+    name: str
+    kind: str
+    source: str
+    created: str
+    counts: dict[str, int]
 
 
 def _file_id(path: Path) -> tuple[int, int]:
@@ -529,11 +558,85 @@ class StateStore:
             "SELECT id, op, status, code, meaning, attempts FROM journal WHERE run_id = ? ORDER BY id", (run_id,)
         )
 
-    def _rows(self, query: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+    def _rows(self, query: str, params: tuple[object, ...]) -> list[Row]:
         with self.guard():
             cur = self._db.execute(query, params)
             cols = [c[0] for c in cur.description]
             return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    # -- campaigns (schema 3; used by sms123_sync/campaigns/run.py) ---------------------
+
+    def open_campaign(self, name: str, template: str, kind: str, source: str) -> tuple[int, str]:
+        """The campaign called ``name``, created if new: (id, the template it was made with)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO campaigns (name, template, kind, source, created) VALUES (?, ?, ?, ?, ?)",
+                (name, template, kind, source, _now()),
+            )
+            row = db.execute("SELECT id, template FROM campaigns WHERE name = ?", (name,)).fetchone()
+        return int(row[0]), str(row[1])
+
+    def campaign_sends(self, campaign_id: int) -> list[Row]:
+        """Every recipient's send of a campaign, as journaled, by number."""
+        return self._rows(
+            "SELECT numero, message, segments, diff, status, code, meaning, reference, attempts, run_id, started, ended"
+            " FROM campaign_sends WHERE campaign_id = ? ORDER BY numero",
+            (campaign_id,),
+        )
+
+    def send_begin(self, campaign_id: int, run_id: int, number: str, message: str, segments: int, diff: str) -> None:
+        """Journals one send as pending, before its call (a new attempt replaces an old one).
+
+        ``diff`` is the scheduled Paris time as ``YYYY-MM-DD HH:MM``, empty for a send now.
+        """
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO campaign_sends (campaign_id, numero, message, segments, diff, status,"
+                " run_id, started) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+                (campaign_id, number, message, segments, diff or None, run_id, _now()),
+            )
+
+    def send_end(
+        self,
+        campaign_id: int,
+        number: str,
+        status: str,
+        code: str | None,
+        meaning: str,
+        reference: str | None,
+        attempts: int,
+    ) -> None:
+        """Concludes one send with its outcome."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE campaign_sends SET status = ?, code = ?, meaning = ?, reference = ?, attempts = ?, ended = ?"
+                " WHERE campaign_id = ? AND numero = ?",
+                (status, code, meaning, reference, attempts, _now(), campaign_id, number),
+            )
+
+    def campaigns(self, limit: int = 50) -> list[CampaignSummary]:
+        """Campaigns, newest first, with their counts per send status."""
+        rows = self._rows("SELECT id, name, kind, source, created FROM campaigns ORDER BY id DESC LIMIT ?", (limit,))
+        summaries = []
+        for row in rows:
+            counts = self._rows(
+                "SELECT status, COUNT(*) AS n FROM campaign_sends WHERE campaign_id = ? GROUP BY status", (row["id"],)
+            )
+            summaries.append(
+                CampaignSummary(
+                    id=int(row["id"] or 0),
+                    name=str(row["name"]),
+                    kind=str(row["kind"]),
+                    source=str(row["source"] or ""),
+                    created=str(row["created"]),
+                    counts={str(c["status"]): int(c["n"] or 0) for c in counts},
+                )
+            )
+        return summaries
+
+    def campaign_named(self, name: str) -> Row | None:
+        rows = self._rows("SELECT id, name, template, kind, source, created FROM campaigns WHERE name = ?", (name,))
+        return rows[0] if rows else None
 
     # -- import / export / reset ----------------------------------------------------
 
@@ -567,5 +670,5 @@ class StateStore:
     def reset(self) -> None:
         """Forgets everything; refused (LockError) while a sync holds the file."""
         with self._locked(), self._tx() as db:
-            for table in ("groups", "memberships", "journal", "runs"):
+            for table in ("groups", "memberships", "journal", "runs", "campaign_sends", "campaigns"):
                 db.execute(f"DELETE FROM {table}")
