@@ -10,10 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from openpyxl import Workbook
 
 from sms123_sync.api.codes import Endpoint
 from sms123_sync.api.connection import ConnectionSettings
+from sms123_sync.cli import cli
 from sms123_sync.errors import MappingError
 from sms123_sync.mapping.desired import DesiredResult, same_as_before
 from sms123_sync.mapping.model import parse_mapping
@@ -251,3 +253,17 @@ def test_school_list_synced_twice_then_a_change_night(tmp_path: Path, sandbox: S
     assert account[(PARENTS, "33799887766")] == ("Marc", "Zoé")
     assert account[("CE2", "33698765432")] == ("Anne", "Julien")
     assert len(school.sync(tonight).plan) == 0 and school.calls() == {}
+
+
+def test_cli_validate_then_sync_twice_on_the_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    export, mapping = str(_xlsx(tmp_path, SCHOOL)), str(_mapping(tmp_path, _docs_example()))
+    runner = CliRunner()
+    validated = runner.invoke(cli, ["validate", export, "-m", mapping])
+    assert validated.exit_code == 0, validated.output
+    assert "[shared-number]" in validated.output and "row 7, column 'Téléphone père'" in validated.output
+    first = runner.invoke(cli, ["sync", export, "-m", mapping, "--sandbox", "--yes"])
+    assert first.exit_code == 0, first.output
+    assert "done: 12 applied" in first.output
+    second = runner.invoke(cli, ["sync", export, "-m", mapping, "--sandbox", "--yes"])
+    assert second.exit_code == 0 and "nothing to do" in second.output
