@@ -267,3 +267,35 @@ def test_cli_validate_then_sync_twice_on_the_sandbox(tmp_path: Path, monkeypatch
     assert "done: 12 applied" in first.output
     second = runner.invoke(cli, ["sync", export, "-m", mapping, "--sandbox", "--yes"])
     assert second.exit_code == 0 and "nothing to do" in second.output
+
+
+def test_shared_numbers_through_changes_on_the_sandbox(tmp_path: Path, sandbox: Sandbox) -> None:
+    settings = ConnectionSettings(user="sandbox", api_key="sandbox-key", base_url=sandbox.url, retry=FAST_RETRY)
+    mapping = _mapping(tmp_path, BREVO_MAPPING)
+
+    def night(text: str, name: str) -> dict[Endpoint, int]:
+        for endpoint in sandbox.calls:
+            sandbox.calls[endpoint] = 0
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        report = run_sync(tmp_path / name, mapping, tmp_path / "state.sqlite", settings)
+        assert report.exit_code == 0
+        return {e: c for e, c in sandbox.calls.items() if c}
+
+    assert night(BREVO, "n1.csv") == {Endpoint.GROUP_ADD: 4, Endpoint.CONTACT_ADD: 4}
+    assert night(BREVO, "n2.csv") == {}
+    # Marie gets a mobile of her own: her Fidélité record moves to it (an update), her
+    # Newsletter record is new (Jean's stays his). The office receptionist leaves: the
+    # Newsletter record passes to Paul (an update), nothing is deleted.
+    lines = BREVO.splitlines(keepends=True)
+    changed = lines[0] + lines[1] + lines[2].replace("+33612345678", "0677889900") + lines[4]
+    assert night(changed, "n3.csv") == {Endpoint.CONTACT_UPD: 2, Endpoint.CONTACT_ADD: 1}
+    account = {k: v["prenom"] for k, v in sandbox.store.memberships().items()}
+    assert account == {
+        ("Newsletter", "33612345678"): "Jean",
+        ("Clients VIP", "33612345678"): "Jean",
+        ("Newsletter", "33677889900"): "Marie",
+        ("Fidélité", "33677889900"): "Marie",
+        ("Newsletter", "33698765432"): "Paul",
+        ("Atelier", "33698765432"): "Paul",
+    }
+    assert night(changed, "n4.csv") == {}
