@@ -234,95 +234,45 @@ def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
     """Turns the export into the desired state, rejects and warnings.
 
     Each kept row makes one person per entry of ``mapping.people`` (one, unless the
-    mapping lists ``contacts``); person ``j`` of row ``i`` sits at ``j * rows + i`` in
-    the flat arrays below. Rows are judged once (identity, groups), people one by one
-    (their phone), then people sharing a number are settled group by group.
+    mapping lists ``contacts``). People are judged by their phone, rows by their identity
+    and groups; then the people left become contacts, and those sharing a number are
+    settled group by group.
     """
     frame = table.frame.reset_index(drop=True)
     rows_read = len(frame)
     keep = filter_mask(frame, mapping.filter)
     sub = _kept_rows(frame, list(mapping.columns_used()), keep)
     people = mapping.people
-    n, k = len(sub), len(people)
     rows = np.flatnonzero(keep) + 2
-    rejects: list[Problem] = []
     warnings: list[Problem] = []
 
-    phones = [_phones(sub, person, mapping.phone.region, rows, several=k > 1) for person in people]
-    for phone in phones:
-        rejects.extend(phone.rejects)
-    digits = pd.concat([pd.Series(p.digits) for p in phones], ignore_index=True)
-    kinds = pd.concat([pd.Series(p.kinds) for p in phones], ignore_index=True)
-    bad = np.concatenate([p.bad for p in phones])
-    absent = np.concatenate([p.absent for p in phones])
-    if k > 1:
-        warnings.extend(_same_number_in_row(digits, bad, absent, people, rows))
-        nobody = (absent.reshape(k, n)).all(axis=0)
-        for i in np.flatnonzero(nobody):
-            columns = ", ".join(repr(p.phone_column) for p in people)
-            message = f"no phone number in any of the row's contact columns ({columns})"
-            rejects.append(Problem(ProblemCode.MISSING_VALUE, int(rows[i]), people[0].phone_column, "", message))
-        bad |= np.tile(nobody, k)
-
-    def alive() -> np.ndarray:
-        """Rows with at least one person still usable: a row is rejected once."""
-        result: np.ndarray = (~(bad | absent)).reshape(k, n).any(axis=0)
-        return result
-
-    if mapping.identity:
-        identity = clean_text_array(text_array(sub[mapping.identity])).to_pandas()
-        for i in np.flatnonzero((identity == "").to_numpy() & alive()):
-            message = "the identity is empty; the row cannot be matched to a contact"
-            rejects.append(Problem(ProblemCode.MISSING_VALUE, int(rows[i]), mapping.identity, "", message))
-            bad[i::n] = True
-        if k == 1:
-            keys = identity
-        else:  # one identity per person: the row's, then the person's phone column
-            given = identity != ""
-            keys = pd.concat(
-                [identity.where(~given, identity + f"/{person.phone_column}") for person in people], ignore_index=True
-            )
-    else:
-        keys = digits
-
-    group_col = mapping.groups.column
-    cells = sub[group_col].fillna("").astype(str) if group_col else pd.Series("", index=sub.index)
-    codes, uniques = pd.factorize(cells, sort=False)
-    parsed = [_split_groups(str(u), mapping) for u in uniques]
-    # Judge each distinct cell once; visit only the rows whose cell is unusable.
-    unusable = np.array([offending is not None or not groups for groups, offending in parsed], dtype=bool)
-    for i in np.flatnonzero(unusable[codes] & alive()):
-        _, offending = parsed[codes[i]]
-        if offending is not None:
-            message = f"the group name {offending!r} contains '--', which the API uses between groups; rename it"
-            rejects.append(
-                Problem(ProblemCode.GROUP_SEPARATOR, int(rows[i]), group_col or "groups", offending, message)
-            )
-        else:
-            message = "the row names no group (and the mapping has no 'always' group)"
-            rejects.append(Problem(ProblemCode.NO_GROUP, int(rows[i]), group_col or "groups", _cell(cells, i), message))
-        bad[i::n] = True
+    verdicts, digits, kinds = _judge_phones(sub, people, mapping.phone.region, rows)
+    if len(people) > 1:
+        warnings.extend(_same_number_in_row(digits, verdicts, people, rows))
+        _reject_rows_without_phone(verdicts, people, rows)
+    keys = _judge_identity(sub, mapping, people, rows, verdicts) if mapping.identity else digits
+    codes, parsed = _judge_groups(sub, mapping, rows, verdicts)
 
     parts = [_field_values(sub, person) for person in people]
-    values = parts[0][0] if k == 1 else pd.concat([part[0] for part in parts], ignore_index=True)
+    values = parts[0][0] if len(parts) == 1 else pd.concat([part[0] for part in parts], ignore_index=True)
     for j, (person_values, raw_dates, lengths) in enumerate(parts):
-        usable = ~(bad | absent)[j * n : (j + 1) * n]
-        warnings.extend(_field_warnings(person_values, raw_dates, lengths, rows, usable))
+        warnings.extend(_field_warnings(person_values, raw_dates, lengths, rows, verdicts.usable_of(j)))
 
+    bad = verdicts.bad
     protected = set(keys[bad & keys.notna().to_numpy()].astype(str)) | set(digits[bad & digits.notna().to_numpy()])
     protected.discard("")
 
-    person_rows = np.tile(rows, k)
+    n, k = len(sub), len(people)
     persons = pd.DataFrame(
         {
             "key": keys,
             "numero": digits,
             "kind": kinds,
-            "row": person_rows,
+            "row": np.tile(rows, k),
             "pos": np.tile(np.arange(n), k),
             "entry": np.repeat(np.arange(k), n),
         }
-    ).join(values.set_axis(keys.index))[~(bad | absent)]
+    ).join(values.set_axis(keys.index))[verdicts.usable()]
     contacts, member_of, rank, merged_rows = _contacts_of(persons, bool(mapping.identity))
     if mapping.identity:
         warnings.extend(_duplicate_warnings(persons, mapping.identity))
@@ -338,7 +288,7 @@ def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
     contacts = contacts.drop(columns=["pos", "entry"]).reset_index(drop=True)
     contacts["fhash"] = fields_hash(contacts) if len(contacts) else np.array([], dtype=np.int64)
 
-    rejects.sort(key=lambda p: p.row)
+    rejects = sorted(verdicts.rejects, key=lambda p: p.row)
     warnings = sorted(dict.fromkeys(warnings), key=lambda p: p.row)  # a column shared by two people warns once
     state = DesiredState(
         contacts, memberships, bool(mapping.identity), frozenset(protected), mapping.mode, mapping.account
@@ -353,6 +303,106 @@ def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
         memberships=len(memberships),
     )
     return DesiredResult(state, rejects, warnings, stats)
+
+
+@dataclass
+class _Verdicts:
+    """What is known of each person of each kept row: person ``j`` of row ``i`` is at
+    ``j * rows + i``. ``bad``: rejected, a reject names the cell; ``absent``: no contact
+    and no reject (a row of several people where this one has no phone of their own)."""
+
+    rows: int
+    bad: np.ndarray
+    absent: np.ndarray
+    rejects: list[Problem]
+
+    def usable(self) -> np.ndarray:
+        result: np.ndarray = ~(self.bad | self.absent)
+        return result
+
+    def usable_of(self, entry: int) -> np.ndarray:
+        return self.usable()[entry * self.rows : (entry + 1) * self.rows]
+
+    def alive(self) -> np.ndarray:
+        """Rows with a person still usable: a row is rejected once, like a row of one."""
+        entries = len(self.bad) // self.rows if self.rows else 1
+        return np.asarray(self.usable().reshape(entries, self.rows).any(axis=0), dtype=bool)
+
+    def reject_row(self, i: int | np.integer, problem: Problem) -> None:
+        self.rejects.append(problem)
+        self.bad[int(i) :: self.rows] = True
+
+
+def _judge_phones(
+    sub: pd.DataFrame, people: list[Fields], region: str, rows: np.ndarray
+) -> tuple[_Verdicts, pd.Series, pd.Series]:
+    """Every person's number (digits, kinds), rejecting or leaving out the unusable ones."""
+    phones = [_phones(sub, person, region, rows, several=len(people) > 1) for person in people]
+    verdicts = _Verdicts(
+        len(sub),
+        np.concatenate([p.bad for p in phones]),
+        np.concatenate([p.absent for p in phones]),
+        [problem for p in phones for problem in p.rejects],
+    )
+    if len(phones) == 1:
+        return verdicts, phones[0].digits, phones[0].kinds
+    digits = pd.concat([p.digits for p in phones], ignore_index=True)
+    kinds = pd.concat([p.kinds for p in phones], ignore_index=True)
+    return verdicts, digits, kinds
+
+
+def _reject_rows_without_phone(verdicts: _Verdicts, people: list[Fields], rows: np.ndarray) -> None:
+    """A row of several people where nobody has a number makes no contact: a reject."""
+    nobody = verdicts.absent.reshape(len(people), verdicts.rows).all(axis=0)
+    columns = ", ".join(repr(p.phone_column) for p in people)
+    for i in np.flatnonzero(nobody):
+        message = f"no phone number in any of the row's contact columns ({columns})"
+        verdicts.reject_row(i, Problem(ProblemCode.MISSING_VALUE, int(rows[i]), people[0].phone_column, "", message))
+
+
+def _judge_identity(
+    sub: pd.DataFrame, mapping: Mapping, people: list[Fields], rows: np.ndarray, verdicts: _Verdicts
+) -> pd.Series:
+    """Each person's key; a row without identity is rejected.
+
+    With several people per row, each needs an identity of their own: the row's, then
+    "/" and the person's phone column (``1234/Téléphone mère``).
+    """
+    column = str(mapping.identity)
+    identity: pd.Series = clean_text_array(text_array(sub[column])).to_pandas()
+    for i in np.flatnonzero((identity == "").to_numpy() & verdicts.alive()):
+        message = "the identity is empty; the row cannot be matched to a contact"
+        verdicts.reject_row(i, Problem(ProblemCode.MISSING_VALUE, int(rows[i]), column, "", message))
+    if len(people) == 1:
+        return identity
+    given = identity != ""
+    keys: pd.Series = pd.concat(
+        [identity.where(~given, identity + f"/{person.phone_column}") for person in people], ignore_index=True
+    )
+    return keys
+
+
+def _judge_groups(
+    sub: pd.DataFrame, mapping: Mapping, rows: np.ndarray, verdicts: _Verdicts
+) -> tuple[np.ndarray, list[tuple[tuple[str, ...], str | None]]]:
+    """Each row's code among the distinct group cells, and those cells' groups; a row
+    whose cell names no group, or a group with ``--``, is rejected."""
+    group_col = mapping.groups.column
+    cells = sub[group_col].fillna("").astype(str) if group_col else pd.Series("", index=sub.index)
+    codes, uniques = pd.factorize(cells, sort=False)
+    parsed = [_split_groups(str(u), mapping) for u in uniques]
+    # Judge each distinct cell once; visit only the rows whose cell is unusable.
+    unusable = np.array([offending is not None or not groups for groups, offending in parsed], dtype=bool)
+    for i in np.flatnonzero(unusable[codes] & verdicts.alive()):
+        _, offending = parsed[codes[i]]
+        if offending is not None:
+            message = f"the group name {offending!r} contains '--', which the API uses between groups; rename it"
+            problem = Problem(ProblemCode.GROUP_SEPARATOR, int(rows[i]), group_col or "groups", offending, message)
+        else:
+            message = "the row names no group (and the mapping has no 'always' group)"
+            problem = Problem(ProblemCode.NO_GROUP, int(rows[i]), group_col or "groups", _cell(cells, i), message)
+        verdicts.reject_row(i, problem)
+    return codes, parsed
 
 
 @dataclass(frozen=True)
@@ -403,23 +453,19 @@ def same_as_before(cell: str) -> bool:
 
 
 def _same_number_in_row(
-    digits: pd.Series, bad: np.ndarray, absent: np.ndarray, people: list[Fields], rows: np.ndarray
+    digits: pd.Series, verdicts: _Verdicts, people: list[Fields], rows: np.ndarray
 ) -> list[Problem]:
-    """Leaves out a person whose number an earlier person of the row has: one phone, one contact.
-
-    Marks them ``absent`` in place; the earlier person's fields are kept.
-    """
+    """Leaves out a person whose number an earlier person of the row has: one phone, one
+    contact, with the earlier person's fields."""
     n = len(rows)
     number = digits.to_numpy(dtype=object)
     found: list[Problem] = []
     for j in range(1, len(people)):
-        later = slice(j * n, (j + 1) * n)
         for before in range(j):
-            earlier = slice(before * n, (before + 1) * n)
-            usable = ~(bad[later] | absent[later]) & ~(bad[earlier] | absent[earlier])
-            same = usable & (number[later] == number[earlier])
+            usable = verdicts.usable_of(j) & verdicts.usable_of(before)
+            same = usable & (number[j * n : (j + 1) * n] == number[before * n : (before + 1) * n])
             for i in np.flatnonzero(same):
-                absent[j * n + i] = True
+                verdicts.absent[j * n + i] = True
                 message = (
                     f"same number as {people[before].phone_column!r} in this row: one contact, "
                     f"with the fields of {people[before].phone_column!r}"
@@ -459,7 +505,7 @@ def _contacts_of(persons: pd.DataFrame, identity: bool) -> tuple[pd.DataFrame, n
     row gives the fields. Without, every person is a contact of its own, keyed by number;
     :func:`_settle_shared_numbers` decides which one each group's record takes.
     The rank orders contacts that meet on one (group, number): the lowest rank gives the
-    record its fields — the lowest identity, or without one the last row.
+    record its fields — the lowest identity (``_key_ranks``), or without one the last row.
     """
     if not identity:
         contacts = persons.reset_index(drop=True)
@@ -469,8 +515,13 @@ def _contacts_of(persons: pd.DataFrame, identity: bool) -> tuple[pd.DataFrame, n
     last = ~persons["key"].duplicated(keep="last").to_numpy()
     contacts = persons[last].reset_index(drop=True)
     member_of = pd.Index(contacts["key"]).get_indexer(persons["key"])
-    rank = pd.factorize(contacts["key"], sort=True)[0].astype(np.int64)  # keys are unique: code = rank
-    return contacts, member_of, rank, int((~last).sum())
+    return contacts, member_of, np.empty(0, dtype=np.int64), int((~last).sum())
+
+
+def _key_ranks(contacts: pd.DataFrame, among: np.ndarray) -> np.ndarray:
+    """The rank of each contact of ``among`` by key in text order (keys are unique)."""
+    ranks: np.ndarray = pd.factorize(contacts["key"].to_numpy(dtype=object)[among], sort=True)[0]
+    return ranks.astype(np.int64)
 
 
 def _membership_pairs(
@@ -517,24 +568,35 @@ def _settle_shared_numbers(
     """One (group, number) record per number and group: the API holds no more.
 
     Where contacts sharing a number meet in a group, the one of lowest rank keeps the
-    pair; the others lose it there (and keep their pairs in the groups where they are
-    alone). Returns the kept pairs and the lost ones (loser, winner, group).
+    pair (``rank`` per contact; empty: by key, see ``_key_ranks``); the others lose it
+    there and keep their pairs in the groups where they are alone. Returns the kept
+    pairs and the lost ones (loser, winner, group). Only the records that several
+    contacts claim are sorted: a night without shared numbers costs one hash pass.
     """
     contact = pairs["contact"].to_numpy()
     group = pairs["group"].to_numpy()
     number = pd.factorize(contacts["numero"])[0].astype(np.int64)
     width = int(group.max(initial=0)) + 1
     record = number[contact] * width + group
-    order = np.lexsort((rank[contact], record))
+    claimed = np.flatnonzero(pd.Series(record).duplicated(keep=False).to_numpy())
+    if not len(claimed):
+        return pairs, pd.DataFrame({"loser": [], "winner": [], "group": []}, dtype=np.int64)
+    claimants = contact[claimed]
+    if len(rank):
+        claimant_rank = rank[claimants]
+    else:
+        unique, back = np.unique(claimants, return_inverse=True)
+        claimant_rank = _key_ranks(contacts, unique)[back]
+    order = claimed[np.lexsort((claimant_rank, record[claimed]))]
     ordered = record[order]
     first = np.ones(len(order), dtype=bool)
     first[1:] = ordered[1:] != ordered[:-1]
-    if first.all():
-        return pairs, pd.DataFrame({"loser": [], "winner": [], "group": []}, dtype=np.int64)
     winner_at = order[np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))]
     lost = order[~first]
     shared = pd.DataFrame({"loser": contact[lost], "winner": contact[winner_at[~first]], "group": group[lost]})
-    kept = pairs.iloc[np.sort(order[first])].reset_index(drop=True)
+    keep = np.ones(len(pairs), dtype=bool)
+    keep[lost] = False
+    kept = pairs[keep].reset_index(drop=True)
     kept.attrs = pairs.attrs
     shared.attrs = pairs.attrs
     return kept, shared
