@@ -137,11 +137,15 @@ def test_filter_rules(tmp_path: Path, rule: str, kept: list[str]) -> None:
 
 
 def test_duplicates_merge_memberships_and_keep_last_fields(tmp_path: Path) -> None:
-    src = _csv(tmp_path, "Tel;Nom;G\n0612345678;Ancien;A\n06 12 34 56 78;Nouveau;B\n")
-    mapping = _write(tmp_path, "fields: {numero: Tel, nom: Nom}\ngroups: {column: G}\n")
+    # Where rows with one number meet in a group, the last row's fields win there (issue 10
+    # point 5: in a group where only one of them is, that row's fields; before, row 3's everywhere).
+    src = _csv(tmp_path, "Tel;Nom;G\n0612345678;Ancien;A,B\n06 12 34 56 78;Nouveau;B\n")
+    mapping = _write(tmp_path, "fields: {numero: Tel, nom: Nom}\ngroups: {column: G, separator: ','}\n")
     result = read_desired(src, mapping)
-    assert result.state.contacts["nom"].tolist() == ["Nouveau"]
-    assert sorted(result.state.memberships["group"]) == ["A", "B"]
+    state = result.state
+    names = state.contacts["nom"].iloc[state.memberships["contact"]]
+    records = dict(zip(state.memberships["group"], names, strict=True))
+    assert records == {"A": "Ancien", "B": "Nouveau"}
     (warning,) = result.warnings
     assert (warning.code, warning.row) == (ProblemCode.DUPLICATE, 2)
     assert "row 3" in warning.message
@@ -164,10 +168,13 @@ def test_rejects_name_row_column_value(tmp_path: Path) -> None:
 
 
 def test_same_number_under_two_identities(tmp_path: Path) -> None:
+    # Issue 10 point 5: a shared number is no longer rejected (number-taken); where the two
+    # meet, one record keeps the lower identity's fields, with a warning.
     src = _csv(tmp_path, "Id;Tel\nA;0612345678\nB;+33612345678\n")
     result = read_desired(src, _write(tmp_path, "identity: Id\nfields: {numero: Tel}\ngroups: {always: [G]}\n"))
-    assert [p.code for p in result.rejects] == [ProblemCode.NUMBER_TAKEN]
-    assert "B" in result.state.protected
+    assert result.rejects == []
+    assert [(p.code, p.row) for p in result.warnings] == [(ProblemCode.SHARED_NUMBER, 3)]
+    assert result.state.memberships[["key", "group"]].values.tolist() == [["A", "G"]]
 
 
 def test_mapping_with_several_errors_reports_all(tmp_path: Path) -> None:

@@ -250,11 +250,27 @@ people = st.lists(
     st.tuples(
         st.sampled_from("123456"),
         st.sampled_from(["0612345671", "0612345672", "0698765432", "0611111111"]),
-        st.sampled_from(["Martin", "Durand"]),
+        st.sampled_from(["Martin", "Durand", "Petit"]),
         st.sampled_from(["A", "B", "A,B", "C", "B,C"]),
     ),
     max_size=5,
 )
+
+
+def _e164(number: str) -> str:
+    return f"336{number[2:]}" if number.startswith("06") else number
+
+
+def expected_records(people: list[tuple[str, str, str, str]]) -> dict[tuple[str, str], dict[str, str]]:
+    """Each (group, number) record and its name: where people sharing a number meet in
+    a group, the lowest identity's (docs/design.md, "Shared numbers")."""
+    records: dict[tuple[str, str], tuple[str, str]] = {}
+    for key, number, name, groups in people:
+        for group in groups.split(","):
+            held = records.get((group, _e164(number)))
+            if held is None or key < held[0]:
+                records[(group, _e164(number))] = (key, name)
+    return {record: {"nom": name} for record, (_, name) in records.items()}
 
 
 @settings(
@@ -276,39 +292,113 @@ people = st.lists(
     lost=0.0,
     crash_at=0,
 )
+# A couple sharing a mobile, then one of them gets a number of their own.
+@example(
+    states=[
+        [("1", "0612345671", "Martin", "A"), ("2", "0612345671", "Durand", "A,B")],
+        [("1", "0612345671", "Martin", "B"), ("2", "0612345672", "Durand", "A,B")],
+    ],
+    lost=0.0,
+    crash_at=0,
+)
 def test_faults_and_crashes_converge(tmp_path_factory: Any, states: list[Any], lost: float, crash_at: int) -> None:
     tmp = tmp_path_factory.mktemp("prop")
     with Sandbox(tmp / "sb.sqlite", seed=crash_at) as sandbox:
         env = Env(tmp, sandbox)
-        options = PlanOptions(max_delete=None, allow_empty=True)
-        guarded = PlanOptions()  # holds the deletes of an empty or gutted export; the released run applies them
-        for rows in states:
-            rows = list({r[0]: r for r in rows}.values())  # one row per identity
-            rows = list({r[1]: r for r in rows}.values())  # and per number
-            sandbox.faults = Faults(lost_answer_rate=lost, technical_rate=lost)
-            if crash_at:
-                crasher = CrashingClient(CREDS, base_url=sandbox.url, retry=FAST_RETRY, crash_after=crash_at)
-                try:
-                    env.sync(rows, client=crasher, plan_options=guarded, apply_options=_serial())
-                except _Crash:
-                    pass
-                finally:
-                    crasher.close()
-                    StateStore(env.state).release()
-            env.reset_calls()
-            report = env.sync(rows, plan_options=guarded, apply_options=_serial())
-            if not lost and not crash_at:  # fault-free: one call per operation not held, no more
-                assert sum(env.calls().values()) == len(report.plan.applicable)
-            held = {(op.groups[0], op.number) for op in report.plan.held if op.kind.name == "CONTACT_DEL" and op.groups}
-            assert held <= set(env.remote()) and (report.exit_code == 3 or not report.plan.held)
-            sandbox.faults = Faults()
-            final = env.sync(rows, plan_options=options)
-            assert final.exit_code == 0
-            expected = {(g, f"336{t[2:]}" if t.startswith("06") else t) for _, t, _, gs in rows for g in gs.split(",")}
-            assert set(env.remote()) == expected
-            assert env.remote() == env.state_members()
-            env.reset_calls()
-            assert len(env.sync(rows, plan_options=options).plan) == 0 and env.calls() == {}
+        nights = [list({r[0]: r for r in rows}.values()) for rows in states]  # one row per identity
+        _converge(env, nights, lost, crash_at, expected_records)
+
+
+def _converge(env: Env, nights: list[list[Any]], lost: float, crash_at: int, expect: Any) -> None:
+    """Each night's export, synced through faults and a crash, ends as ``expect`` says,
+    the state agreeing with the account, and a re-run plans and calls nothing."""
+    sandbox = env.sandbox
+    options = PlanOptions(max_delete=None, allow_empty=True)
+    guarded = PlanOptions()  # holds the deletes of an empty or gutted export; the released run applies them
+    for rows in nights:
+        sandbox.faults = Faults(lost_answer_rate=lost, technical_rate=lost)
+        if crash_at:
+            crasher = CrashingClient(CREDS, base_url=sandbox.url, retry=FAST_RETRY, crash_after=crash_at)
+            try:
+                env.sync(rows, client=crasher, plan_options=guarded, apply_options=_serial())
+            except _Crash:
+                pass
+            finally:
+                crasher.close()
+                StateStore(env.state).release()
+        env.reset_calls()
+        report = env.sync(rows, plan_options=guarded, apply_options=_serial())
+        if not lost and not crash_at:  # fault-free: one call per operation not held, no more
+            assert sum(env.calls().values()) == len(report.plan.applicable)
+        held = {(op.groups[0], op.number) for op in report.plan.held if op.kind.name == "CONTACT_DEL" and op.groups}
+        assert held <= set(env.remote()) and (report.exit_code == 3 or not report.plan.held)
+        sandbox.faults = Faults()
+        final = env.sync(rows, plan_options=options)
+        assert final.exit_code == 0
+        assert env.remote() == expect(rows)
+        assert env.remote() == env.state_members()
+        env.reset_calls()
+        assert len(env.sync(rows, plan_options=options).plan) == 0 and env.calls() == {}
+
+
+FAMILY_MAPPING = """identity: Id
+contacts:
+  - {numero: Tel, nom: Nom}
+  - {numero: Tel2, nom: Nom2}
+groups: {column: G, separator: ','}
+"""
+
+
+class FamilyEnv(Env):
+    """Rows of two people each (Tel/Nom, Tel2/Nom2), through a ``contacts:`` mapping."""
+
+    def __init__(self, tmp: Path, sandbox: Sandbox) -> None:
+        super().__init__(tmp, sandbox)
+        self.mapping.write_text(FAMILY_MAPPING, encoding="utf-8")
+
+    def export(self, rows: list[Any]) -> Path:
+        self.n += 1
+        path = self.tmp / f"export{self.n}.csv"
+        body = "".join(";".join(row) + "\n" for row in rows)
+        path.write_text("Id;Tel;Nom;Tel2;Nom2;G\n" + body, encoding="utf-8")
+        return path
+
+
+def family_records(rows: list[tuple[str, str, str, str, str, str]]) -> dict[tuple[str, str], dict[str, str]]:
+    """The records of two-person rows: the second person only with a number of their own."""
+    people = []
+    for key, tel, nom, tel2, nom2, groups in rows:
+        people.append((f"{key}/Tel", tel, nom, groups))
+        if tel2 not in ("", "idem", tel):
+            people.append((f"{key}/Tel2", tel2, nom2, groups))
+    return expected_records(people)
+
+
+families = st.lists(
+    st.tuples(
+        st.sampled_from("1234"),
+        st.sampled_from(["0612345671", "0612345672", "0698765432"]),
+        st.sampled_from(["Martin", "Durand"]),
+        st.sampled_from(["0612345671", "0611111111", "", "idem"]),
+        st.sampled_from(["Petit", "Leroy"]),
+        st.sampled_from(["A", "B", "A,B"]),
+    ),
+    max_size=4,
+)
+
+
+@settings(
+    max_examples=int(os.environ.get("CONVERGE_EXAMPLES", "24")) // 2,  # twice the people per example
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(states=st.lists(families, min_size=1, max_size=3), lost=st.sampled_from([0.0, 0.3]), crash_at=st.integers(0, 6))
+def test_several_people_per_row_converge(tmp_path_factory: Any, states: list[Any], lost: float, crash_at: int) -> None:
+    tmp = tmp_path_factory.mktemp("family")
+    with Sandbox(tmp / "sb.sqlite", seed=crash_at) as sandbox:
+        env = FamilyEnv(tmp, sandbox)
+        nights = [list({r[0]: r for r in rows}.values()) for rows in states]
+        _converge(env, nights, lost, crash_at, family_records)
 
 
 def _serial() -> Any:

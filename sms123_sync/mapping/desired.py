@@ -1,11 +1,15 @@
 """From a table of cells and a mapping to the desired state of the account.
 
-The desired state is columnar: one frame of contacts (one row per contact key, with
-its number and fields) and one frame of memberships (key, group). Rows that cannot be
-used become :class:`~sms123_sync.mapping.problems.Problem` rejects; oddities that do not stop
-a row (a bad date, a duplicate, an over-long value) become warnings.
+The desired state is columnar: one frame of contacts (one row per person, with its
+number and fields) and one frame of memberships (key, group, contact): one per (group,
+number) record, as the API keeps them. Rows that cannot be used become
+:class:`~sms123_sync.mapping.problems.Problem` rejects; oddities that do not stop a row
+(a bad date, a duplicate, a shared number, an over-long value) become warnings.
 
-The contact key is the mapping's identity column when it has one, else the number.
+The contact key is the mapping's identity column when it has one (with ``contacts:``,
+the identity then "/" and the person's phone column), else the number. People who share
+a number each keep their fields in the groups where they are alone; where they meet,
+one of them gives the record its fields (docs/design.md, "Shared numbers").
 Pure: no file, no network.
 """
 
@@ -13,8 +17,11 @@ from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -23,7 +30,7 @@ import pyarrow.compute as pc
 
 from sms123_sync.contact import FIELD_MAX_LENGTH, FIELD_NAMES
 from sms123_sync.errors import InputError
-from sms123_sync.mapping.model import FilterRule, FromColumn, FromTemplate, FromValue, Mapping
+from sms123_sync.mapping.model import Fields, FilterRule, FromColumn, FromTemplate, FromValue, Mapping
 from sms123_sync.mapping.normalize import (
     clean_text_array,
     datea_column,
@@ -36,14 +43,25 @@ from sms123_sync.mapping.problems import Problem, ProblemCode
 from sms123_sync.sources import SourceTable
 
 GROUP_SEPARATOR = "--"
+#: What people write in a second phone column to say "the same number as the first"
+#: (compared without accents, case or dots): that person gets no contact of their own.
+SAME_AS_BEFORE = frozenset(
+    {"idem", "id", "meme", "meme numero", "meme no", "meme n", "meme tel", "meme telephone", "pareil", "same", "ditto"}
+)
 
 
 @dataclass(frozen=True)
 class DesiredState:
     """What the account should hold, according to the export."""
 
-    contacts: pd.DataFrame  # key, numero, kind, row, fhash, nom … v3 — one row per key
-    memberships: pd.DataFrame  # key, group — one row per (key, group)
+    # key, numero, kind, row, fhash, nom … v3: one row per person. With an identity, one
+    # per key; without, the key is the number, and rows sharing it in different groups
+    # are one contact per group they give their fields to.
+    contacts: pd.DataFrame
+    # key, group, and ``contact``, the row in ``contacts`` that gives the record its fields:
+    # one row per (group, number) record the account should hold. A frame without
+    # ``contact`` (built by hand) takes the contact of each key.
+    memberships: pd.DataFrame
     identity: bool = False
     protected: frozenset[str] = field(default_factory=frozenset)  # keys of rejected rows: never deleted
     mode: str = "mirror"
@@ -164,7 +182,7 @@ def _template(frame: pd.DataFrame, template: str) -> pa.Array | str:
 
 
 def _field_values(
-    frame: pd.DataFrame, mapping: Mapping
+    frame: pd.DataFrame, person: Fields
 ) -> tuple[pd.DataFrame, dict[str, pd.Series], dict[str, np.ndarray]]:
     """The seven fields per row, the raw cells of ``datea`` for warnings, and each
     text field's length in characters.
@@ -176,7 +194,7 @@ def _field_values(
     raw_dates: dict[str, pd.Series] = {}
     lengths: dict[str, np.ndarray] = {}
     for name in FIELD_NAMES:
-        src = mapping.fields.sources().get(name)
+        src = person.sources().get(name)
         text: pa.Array | str
         if src is None:
             text = ""
@@ -218,107 +236,65 @@ def _split_groups(cell: str, mapping: Mapping) -> tuple[tuple[str, ...], str | N
 
 
 def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
-    """Turns the export into the desired state, rejects and warnings."""
+    """Turns the export into the desired state, rejects and warnings.
+
+    Each kept row makes one person per entry of ``mapping.people`` (one, unless the
+    mapping lists ``contacts``). People are judged by their phone, rows by their identity
+    and groups; then the people left become contacts, and those sharing a number are
+    settled group by group.
+    """
     frame = table.frame.reset_index(drop=True)
     rows_read = len(frame)
     keep = filter_mask(frame, mapping.filter)
     sub = _kept_rows(frame, list(mapping.columns_used()), keep)
+    people = mapping.people
     rows = np.flatnonzero(keep) + 2
-    rejects: list[Problem] = []
     warnings: list[Problem] = []
-    bad = np.zeros(len(sub), dtype=bool)
 
-    phone_col = mapping.fields.phone_column
-    raw_phone = text_array(sub[phone_col])
-    digits_arr, kinds_arr = normalize_phones(raw_phone, mapping.phone.region)
-    digits = digits_arr.to_pandas()
-    kinds = kinds_arr.to_pandas()
-    for i in np.flatnonzero(digits.isna().to_numpy()):
-        value = raw_phone[int(i)].as_py()
-        if value.strip():
-            message = f"not a valid phone number for region {mapping.phone.region}; fix the number in the CRM"
-            rejects.append(Problem(ProblemCode.INVALID_PHONE, int(rows[i]), phone_col, value, message))
-        else:
-            rejects.append(Problem(ProblemCode.MISSING_VALUE, int(rows[i]), phone_col, "", "the phone number is empty"))
-        bad[i] = True
+    verdicts, digits, kinds = _judge_phones(sub, people, mapping.phone.region, rows)
+    if len(people) > 1:
+        warnings.extend(_same_number_in_row(digits, verdicts, people, rows))
+        _reject_rows_without_phone(verdicts, people, rows)
+    keys = _judge_identity(sub, mapping, people, rows, verdicts) if mapping.identity else digits
+    codes, parsed = _judge_groups(sub, mapping, rows, verdicts)
 
-    if mapping.identity:
-        identity = clean_text_array(text_array(sub[mapping.identity])).to_pandas()
-        for i in np.flatnonzero((identity == "").to_numpy() & ~bad):
-            message = "the identity is empty; the row cannot be matched to a contact"
-            rejects.append(Problem(ProblemCode.MISSING_VALUE, int(rows[i]), mapping.identity, "", message))
-            bad[i] = True
-        keys = identity
-    else:
-        keys = digits
+    parts = [_field_values(sub, person) for person in people]
+    values = parts[0][0] if len(parts) == 1 else pd.concat([part[0] for part in parts], ignore_index=True)
+    for j, (person_values, raw_dates, lengths) in enumerate(parts):
+        warnings.extend(_field_warnings(person_values, raw_dates, lengths, rows, verdicts.usable_of(j)))
 
-    group_col = mapping.groups.column
-    cells = sub[group_col].fillna("").astype(str) if group_col else pd.Series("", index=sub.index)
-    codes, uniques = pd.factorize(cells, sort=False)
-    parsed = [_split_groups(str(u), mapping) for u in uniques]
-    # Judge each distinct cell once; visit only the rows whose cell is unusable.
-    unusable = np.array([offending is not None or not groups for groups, offending in parsed], dtype=bool)
-    for i in np.flatnonzero(unusable[codes] & ~bad):
-        groups, offending = parsed[codes[i]]
-        if offending is not None:
-            message = f"the group name {offending!r} contains '--', which the API uses between groups; rename it"
-            rejects.append(
-                Problem(ProblemCode.GROUP_SEPARATOR, int(rows[i]), group_col or "groups", offending, message)
-            )
-            bad[i] = True
-        elif not groups:
-            message = "the row names no group (and the mapping has no 'always' group)"
-            rejects.append(Problem(ProblemCode.NO_GROUP, int(rows[i]), group_col or "groups", _cell(cells, i), message))
-            bad[i] = True
-
-    values, raw_dates, lengths = _field_values(sub, mapping)
-    for column, raw in raw_dates.items():
-        unreadable = (values["datea"] == "") & raw.fillna("").astype(str).str.strip().ne("")
-        for i in np.flatnonzero(unreadable.to_numpy() & ~bad):
-            message = "unreadable date: the contact is kept without a birth date"
-            warnings.append(Problem(ProblemCode.BAD_DATE, int(rows[i]), column, str(_cell(raw, i)), message))
-    for name, limit in FIELD_MAX_LENGTH.items():
-        too_long = lengths[name] > limit if name in lengths else np.zeros(len(sub), dtype=bool)
-        for i in np.flatnonzero(too_long & ~bad):
-            message = f"{len(_cell(values[name], i))} characters; the API may cut {name} at {limit}"
-            warnings.append(Problem(ProblemCode.TOO_LONG, int(rows[i]), name, _cell(values[name], i), message))
-
+    bad = verdicts.bad
     protected = set(keys[bad & keys.notna().to_numpy()].astype(str)) | set(digits[bad & digits.notna().to_numpy()])
     protected.discard("")
 
-    good = ~bad
-    contacts = pd.DataFrame(
-        {"key": keys, "numero": digits, "kind": kinds, "row": rows, "pos": np.arange(len(sub))}
-    ).join(values)[good]
-    merged = 0
-    key_dups = contacts["key"].duplicated(keep="last")
-    if key_dups.any():
-        merged += int(key_dups.sum())
-        warnings.extend(_duplicate_warnings(contacts, "key", mapping, phone_col))
-    # Every row of a key counts for its memberships; its fields come from the last row.
-    member_pos = contacts["pos"].to_numpy()
-    member_key = contacts["key"].to_numpy(dtype=object)
-    contacts = contacts[~key_dups]
-    dropped: set[object] = set()  # keys whose every row was rejected after the memberships were taken
+    n, k = len(sub), len(people)
+    persons = pd.DataFrame(
+        {
+            "key": keys,
+            "numero": digits,
+            "kind": kinds,
+            "row": np.tile(rows, k),
+            "pos": np.tile(np.arange(n), k),
+            "entry": np.repeat(np.arange(k), n),
+        }
+    ).join(values.set_axis(keys.index))[verdicts.usable()]
+    contacts, member_of, rank, merged_rows = _contacts_of(persons, bool(mapping.identity))
     if mapping.identity:
-        taken = contacts["numero"].duplicated(keep="first")
-        if taken.any():
-            later = contacts[taken]
-            first = contacts[~taken & contacts["numero"].isin(later["numero"])]
-            owners = dict(zip(first["numero"], zip(first["key"], first["row"], strict=True), strict=True))
-            for key, number, row in zip(later["key"], later["numero"], later["row"], strict=True):
-                owner_key, owner_row = owners[number]
-                message = f"the number is already used by identity {owner_key!r} (row {owner_row})"
-                rejects.append(Problem(ProblemCode.NUMBER_TAKEN, int(row), phone_col, number, message))
-                protected.add(str(key))
-                dropped.add(key)
-            contacts = contacts[~taken]
-    memberships = _memberships(member_pos, member_key, codes, parsed, dropped)
-    contacts = contacts.drop(columns=["pos"]).reset_index(drop=True)
+        warnings.extend(_duplicate_warnings(persons, mapping.identity))
+    pairs = _membership_pairs(persons["pos"].to_numpy(), member_of, codes, parsed)
+    pairs, shared = _settle_shared_numbers(pairs, contacts, rank)
+    if mapping.identity:
+        warnings.extend(_shared_number_warnings(shared, contacts, people))
+    else:
+        warnings.extend(_same_number_warnings(shared, contacts, people))
+        contacts, pairs = _drop_unused(contacts, pairs)
+    merged = merged_rows + (0 if mapping.identity else len(set(shared["loser"].tolist())))
+    memberships = _membership_frame(pairs, contacts)
+    contacts = contacts.drop(columns=["pos", "entry"]).reset_index(drop=True)
     contacts["fhash"] = fields_hash(contacts) if len(contacts) else np.array([], dtype=np.int64)
 
-    rejects.sort(key=lambda p: p.row)
-    warnings.sort(key=lambda p: p.row)
+    rejects = sorted(verdicts.rejects, key=lambda p: p.row)
+    warnings = sorted(dict.fromkeys(warnings), key=lambda p: p.row)  # a column shared by two people warns once
     state = DesiredState(
         contacts,
         memberships,
@@ -333,7 +309,7 @@ def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
         filtered_out=int(rows_read - keep.sum()),
         rejected=len({p.row for p in rejects}),
         merged_duplicates=merged,
-        contacts=len(contacts),
+        contacts=int(contacts["key"].nunique()),
         groups=int(memberships["group"].nunique()),
         memberships=len(memberships),
     )
@@ -341,15 +317,376 @@ def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
 
 
 def _filtered_keys(frame: pd.DataFrame, mapping: Mapping, dropped: np.ndarray) -> frozenset[str]:
-    """The keys of the rows the filter drops, made as a kept row's key is made."""
+    """The keys of the rows the filter drops, made as a kept row's keys are made (one per
+    person of the row: the identity, ``identity/phone column`` for several, else the number)."""
     if not dropped.any():
         return frozenset()
     rows = frame.loc[dropped]
+    people = mapping.people
+    keys: set[str] = set()
     if mapping.identity:
-        keys = clean_text_array(text_array(rows[mapping.identity]))
+        identities = [i for i in clean_text_array(text_array(rows[mapping.identity])).to_pylist() if i]
+        keys.update(identities if len(people) == 1 else (f"{i}/{p.phone_column}" for i in identities for p in people))
     else:
-        keys, _ = normalize_phones(text_array(rows[mapping.fields.phone_column]), mapping.phone.region)
-    return frozenset(k for k in keys.to_pylist() if k)
+        for person in people:
+            numbers, _ = normalize_phones(text_array(rows[person.phone_column]), mapping.phone.region)
+            keys.update(k for k in numbers.to_pylist() if k)
+    return frozenset(keys)
+
+
+@dataclass
+class _Verdicts:
+    """What is known of each person of each kept row: person ``j`` of row ``i`` is at
+    ``j * rows + i``. ``bad``: rejected, a reject names the cell; ``absent``: no contact
+    and no reject (a row of several people where this one has no phone of their own)."""
+
+    rows: int
+    bad: np.ndarray
+    absent: np.ndarray
+    rejects: list[Problem]
+
+    def usable(self) -> np.ndarray:
+        result: np.ndarray = ~(self.bad | self.absent)
+        return result
+
+    def usable_of(self, entry: int) -> np.ndarray:
+        return self.usable()[entry * self.rows : (entry + 1) * self.rows]
+
+    def alive(self) -> np.ndarray:
+        """Rows with a person still usable: a row is rejected once, like a row of one."""
+        entries = len(self.bad) // self.rows if self.rows else 1
+        return np.asarray(self.usable().reshape(entries, self.rows).any(axis=0), dtype=bool)
+
+    def reject_row(self, i: int | np.integer, problem: Problem) -> None:
+        self.rejects.append(problem)
+        self.bad[int(i) :: self.rows] = True
+
+
+def _judge_phones(
+    sub: pd.DataFrame, people: list[Fields], region: str, rows: np.ndarray
+) -> tuple[_Verdicts, pd.Series, pd.Series]:
+    """Every person's number (digits, kinds), rejecting or leaving out the unusable ones."""
+    phones = [_phones(sub, person, region, rows, several=len(people) > 1) for person in people]
+    verdicts = _Verdicts(
+        len(sub),
+        np.concatenate([p.bad for p in phones]),
+        np.concatenate([p.absent for p in phones]),
+        [problem for p in phones for problem in p.rejects],
+    )
+    if len(phones) == 1:
+        return verdicts, phones[0].digits, phones[0].kinds
+    digits = pd.concat([p.digits for p in phones], ignore_index=True)
+    kinds = pd.concat([p.kinds for p in phones], ignore_index=True)
+    return verdicts, digits, kinds
+
+
+def _reject_rows_without_phone(verdicts: _Verdicts, people: list[Fields], rows: np.ndarray) -> None:
+    """A row of several people where nobody has a number makes no contact: a reject."""
+    nobody = verdicts.absent.reshape(len(people), verdicts.rows).all(axis=0)
+    columns = ", ".join(repr(p.phone_column) for p in people)
+    for i in np.flatnonzero(nobody):
+        message = f"no phone number in any of the row's contact columns ({columns})"
+        verdicts.reject_row(i, Problem(ProblemCode.MISSING_VALUE, int(rows[i]), people[0].phone_column, "", message))
+
+
+def _judge_identity(
+    sub: pd.DataFrame, mapping: Mapping, people: list[Fields], rows: np.ndarray, verdicts: _Verdicts
+) -> pd.Series:
+    """Each person's key; a row without identity is rejected.
+
+    With several people per row, each needs an identity of their own: the row's, then
+    "/" and the person's phone column (``1234/Téléphone mère``).
+    """
+    column = str(mapping.identity)
+    identity: pd.Series = clean_text_array(text_array(sub[column])).to_pandas()
+    for i in np.flatnonzero((identity == "").to_numpy() & verdicts.alive()):
+        message = "the identity is empty; the row cannot be matched to a contact"
+        verdicts.reject_row(i, Problem(ProblemCode.MISSING_VALUE, int(rows[i]), column, "", message))
+    if len(people) == 1:
+        return identity
+    given = identity != ""
+    keys: pd.Series = pd.concat(
+        [identity.where(~given, identity + f"/{person.phone_column}") for person in people], ignore_index=True
+    )
+    return keys
+
+
+def _judge_groups(
+    sub: pd.DataFrame, mapping: Mapping, rows: np.ndarray, verdicts: _Verdicts
+) -> tuple[np.ndarray, list[tuple[tuple[str, ...], str | None]]]:
+    """Each row's code among the distinct group cells, and those cells' groups; a row
+    whose cell names no group, or a group with ``--``, is rejected."""
+    group_col = mapping.groups.column
+    cells = sub[group_col].fillna("").astype(str) if group_col else pd.Series("", index=sub.index)
+    codes, uniques = pd.factorize(cells, sort=False)
+    parsed = [_split_groups(str(u), mapping) for u in uniques]
+    # Judge each distinct cell once; visit only the rows whose cell is unusable.
+    unusable = np.array([offending is not None or not groups for groups, offending in parsed], dtype=bool)
+    for i in np.flatnonzero(unusable[codes] & verdicts.alive()):
+        _, offending = parsed[codes[i]]
+        if offending is not None:
+            message = f"the group name {offending!r} contains '--', which the API uses between groups; rename it"
+            problem = Problem(ProblemCode.GROUP_SEPARATOR, int(rows[i]), group_col or "groups", offending, message)
+        else:
+            message = "the row names no group (and the mapping has no 'always' group)"
+            problem = Problem(ProblemCode.NO_GROUP, int(rows[i]), group_col or "groups", _cell(cells, i), message)
+        verdicts.reject_row(i, problem)
+    return codes, parsed
+
+
+@dataclass(frozen=True)
+class _Phones:
+    """One person's phone per kept row: digits (None when unusable), kinds, and why not."""
+
+    digits: pd.Series
+    kinds: pd.Series
+    bad: np.ndarray  # rejected: a reject names the cell
+    absent: np.ndarray  # no contact of this person in this row, and no reject (several people only)
+    rejects: list[Problem]
+
+
+def _phones(sub: pd.DataFrame, person: Fields, region: str, rows: np.ndarray, *, several: bool) -> _Phones:
+    """Normalises a person's phone column; a row of several people may leave one out.
+
+    With one person per row, an empty cell is a reject, as the row makes no contact.
+    With several, an empty cell or "idem" only means that person has no phone of their
+    own; :func:`build_desired` rejects the row when nobody in it has one.
+    """
+    column = person.phone_column
+    raw_phone = text_array(sub[column])
+    digits_arr, kinds_arr = normalize_phones(raw_phone, region)
+    digits = digits_arr.to_pandas()
+    kinds = kinds_arr.to_pandas()
+    bad = np.zeros(len(sub), dtype=bool)
+    absent = np.zeros(len(sub), dtype=bool)
+    rejects: list[Problem] = []
+    for i in np.flatnonzero(digits.isna().to_numpy()):
+        value = raw_phone[int(i)].as_py()
+        if several and (not value.strip() or same_as_before(value)):
+            absent[i] = True
+        elif value.strip():
+            message = f"not a valid phone number for region {region}; fix the number in the CRM"
+            rejects.append(Problem(ProblemCode.INVALID_PHONE, int(rows[i]), column, value, message))
+            bad[i] = True
+        else:
+            rejects.append(Problem(ProblemCode.MISSING_VALUE, int(rows[i]), column, "", "the phone number is empty"))
+            bad[i] = True
+    return _Phones(digits, kinds, bad, absent, rejects)
+
+
+def same_as_before(cell: str) -> bool:
+    """True for a cell that says "the same number as the contact before" (``idem``)."""
+    folded = unicodedata.normalize("NFKD", cell).encode("ascii", "ignore").decode().lower()
+    folded = " ".join(folded.replace(".", " ").split())
+    return folded in SAME_AS_BEFORE or cell.strip() in ('"', "〃", "=")
+
+
+def _same_number_in_row(
+    digits: pd.Series, verdicts: _Verdicts, people: list[Fields], rows: np.ndarray
+) -> list[Problem]:
+    """Leaves out a person whose number an earlier person of the row has: one phone, one
+    contact, with the earlier person's fields."""
+    n = len(rows)
+    number = digits.to_numpy(dtype=object)
+    found: list[Problem] = []
+    for j in range(1, len(people)):
+        for before in range(j):
+            usable = verdicts.usable_of(j) & verdicts.usable_of(before)
+            same = usable & (number[j * n : (j + 1) * n] == number[before * n : (before + 1) * n])
+            for i in np.flatnonzero(same):
+                verdicts.absent[j * n + i] = True
+                message = (
+                    f"same number as {people[before].phone_column!r} in this row: one contact, "
+                    f"with the fields of {people[before].phone_column!r}"
+                )
+                found.append(
+                    Problem(ProblemCode.SHARED_NUMBER, int(rows[i]), people[j].phone_column, number[j * n + i], message)
+                )
+    return found
+
+
+def _field_warnings(
+    values: pd.DataFrame,
+    raw_dates: dict[str, pd.Series],
+    lengths: dict[str, np.ndarray],
+    rows: np.ndarray,
+    usable: np.ndarray,
+) -> list[Problem]:
+    """Unreadable dates and over-long fields of one person, on the rows that make a contact."""
+    found: list[Problem] = []
+    for column, raw in raw_dates.items():
+        unreadable = (values["datea"] == "") & raw.fillna("").astype(str).str.strip().ne("")
+        for i in np.flatnonzero(unreadable.to_numpy() & usable):
+            message = "unreadable date: the contact is kept without a birth date"
+            found.append(Problem(ProblemCode.BAD_DATE, int(rows[i]), column, str(_cell(raw, i)), message))
+    for name, limit in FIELD_MAX_LENGTH.items():
+        too_long = lengths[name] > limit if name in lengths else np.zeros(len(values), dtype=bool)
+        for i in np.flatnonzero(too_long & usable):
+            message = f"{len(_cell(values[name], i))} characters; the API may cut {name} at {limit}"
+            found.append(Problem(ProblemCode.TOO_LONG, int(rows[i]), name, _cell(values[name], i), message))
+    return found
+
+
+def _contacts_of(persons: pd.DataFrame, identity: bool) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, int]:
+    """The contacts, each person's contact, each contact's rank, and the rows merged away.
+
+    With an identity, a contact is an identity: its rows' groups are united and its last
+    row gives the fields. Without, every person is a contact of its own, keyed by number;
+    :func:`_settle_shared_numbers` decides which one each group's record takes.
+    The rank orders contacts that meet on one (group, number): the lowest rank gives the
+    record its fields — the lowest identity (``_key_ranks``), or without one the last row.
+    """
+    if not identity:
+        contacts = persons.reset_index(drop=True)
+        order = contacts["row"].to_numpy(dtype=np.int64) * (int(contacts["entry"].to_numpy().max(initial=0)) + 1)
+        rank = -(order + contacts["entry"].to_numpy(dtype=np.int64))
+        return contacts, np.arange(len(contacts)), rank, 0
+    last = ~persons["key"].duplicated(keep="last").to_numpy()
+    contacts = persons[last].reset_index(drop=True)
+    member_of = pd.Index(contacts["key"]).get_indexer(persons["key"])
+    return contacts, member_of, np.empty(0, dtype=np.int64), int((~last).sum())
+
+
+def _key_ranks(contacts: pd.DataFrame, among: np.ndarray) -> np.ndarray:
+    """The rank of each contact of ``among`` by key in text order (keys are unique)."""
+    ranks: np.ndarray = pd.factorize(contacts["key"].to_numpy(dtype=object)[among], sort=True)[0]
+    return ranks.astype(np.int64)
+
+
+def _membership_pairs(
+    positions: np.ndarray,
+    member_of: np.ndarray,
+    codes: np.ndarray,
+    parsed: list[tuple[tuple[str, ...], str | None]],
+) -> pd.DataFrame:
+    """(contact, group) pairs of the given people, without repeats; integer work throughout.
+
+    ``positions`` are the people's rows in the kept table, ``member_of`` their contacts.
+    """
+    group_names = sorted({g for groups, _ in parsed for g in groups})
+    group_index = {g: i for i, g in enumerate(group_names)}
+    row_codes = codes[positions] if len(positions) else np.empty(0, dtype=np.int64)
+    order = np.argsort(row_codes, kind="stable")
+    counts = np.bincount(row_codes, minlength=len(parsed))
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    contact_parts: list[np.ndarray] = []
+    group_parts: list[np.ndarray] = []
+    for code, (groups, _) in enumerate(parsed):
+        members = member_of[order[bounds[code] : bounds[code + 1]]]
+        for group in groups:
+            contact_parts.append(members)
+            group_parts.append(np.full(len(members), group_index[group], dtype=np.int64))
+    empty = pd.DataFrame({"contact": np.empty(0, np.int64), "group": np.empty(0, np.int64)})
+    empty.attrs["groups"] = group_names
+    if not contact_parts:
+        return empty
+    # One int64 per pair, sorted, repeats dropped: ten times faster than np.unique on pairs.
+    width = max(len(group_names), 1)
+    pairs = np.sort(np.concatenate(contact_parts).astype(np.int64) * width + np.concatenate(group_parts))
+    first = np.ones(len(pairs), dtype=bool)
+    first[1:] = pairs[1:] != pairs[:-1]
+    pairs = pairs[first]
+    frame = pd.DataFrame({"contact": pairs // width, "group": pairs % width})
+    frame.attrs["groups"] = group_names
+    return frame
+
+
+def _settle_shared_numbers(
+    pairs: pd.DataFrame, contacts: pd.DataFrame, rank: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One (group, number) record per number and group: the API holds no more.
+
+    Where contacts sharing a number meet in a group, the one of lowest rank keeps the
+    pair (``rank`` per contact; empty: by key, see ``_key_ranks``); the others lose it
+    there and keep their pairs in the groups where they are alone. Returns the kept
+    pairs and the lost ones (loser, winner, group). Only the records that several
+    contacts claim are sorted: a night without shared numbers costs one hash pass.
+    """
+    contact = pairs["contact"].to_numpy()
+    group = pairs["group"].to_numpy()
+    number = pd.factorize(contacts["numero"])[0].astype(np.int64)
+    width = int(group.max(initial=0)) + 1
+    record = number[contact] * width + group
+    claimed = np.flatnonzero(pd.Series(record).duplicated(keep=False).to_numpy())
+    if not len(claimed):
+        return pairs, pd.DataFrame({"loser": [], "winner": [], "group": []}, dtype=np.int64)
+    claimants = contact[claimed]
+    if len(rank):
+        claimant_rank = rank[claimants]
+    else:
+        unique, back = np.unique(claimants, return_inverse=True)
+        claimant_rank = _key_ranks(contacts, unique)[back]
+    order = claimed[np.lexsort((claimant_rank, record[claimed]))]
+    ordered = record[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = ordered[1:] != ordered[:-1]
+    winner_at = order[np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))]
+    lost = order[~first]
+    shared = pd.DataFrame({"loser": contact[lost], "winner": contact[winner_at[~first]], "group": group[lost]})
+    keep = np.ones(len(pairs), dtype=bool)
+    keep[lost] = False
+    kept = pairs[keep].reset_index(drop=True)
+    kept.attrs = pairs.attrs
+    shared.attrs = pairs.attrs
+    return kept, shared
+
+
+def _meetings(shared: pd.DataFrame) -> Iterator[tuple[int, int, str]]:
+    """(loser, winner, the groups where they meet, quoted) for each pair of contacts that meet."""
+    names = shared.attrs.get("groups", [])
+    frame = shared.sort_values(["loser", "winner", "group"])
+    for (loser, winner), lost in frame.groupby(["loser", "winner"], sort=True)["group"]:
+        yield int(cast(int, loser)), int(cast(int, winner)), ", ".join(repr(names[g]) for g in lost)
+
+
+def _shared_number_warnings(shared: pd.DataFrame, contacts: pd.DataFrame, people: list[Fields]) -> list[Problem]:
+    """One warning per two identities that share a record: who gives it its fields, where."""
+    keys, rows = contacts["key"].to_numpy(dtype=object), contacts["row"].to_numpy()
+    numbers, entries = contacts["numero"].to_numpy(dtype=object), contacts["entry"].to_numpy()
+    found: list[Problem] = []
+    for loser, winner, where in _meetings(shared):
+        message = (
+            f"number shared with identity {keys[winner]!r} (row {int(rows[winner])}); in {where} the one record "
+            f"keeps the fields of {keys[winner]!r}, the lower identity"
+        )
+        column = people[int(entries[loser])].phone_column
+        found.append(Problem(ProblemCode.SHARED_NUMBER, int(rows[loser]), column, str(numbers[loser]), message))
+    return found
+
+
+def _same_number_warnings(shared: pd.DataFrame, contacts: pd.DataFrame, people: list[Fields]) -> list[Problem]:
+    """Without an identity, rows with one number are one contact where they meet in a group."""
+    rows, numbers = contacts["row"].to_numpy(), contacts["numero"].to_numpy(dtype=object)
+    entries = contacts["entry"].to_numpy()
+    found: list[Problem] = []
+    for loser, winner, where in _meetings(shared):
+        message = f"same number as row {int(rows[winner])}: in {where}, fields of row {int(rows[winner])} kept"
+        column = people[int(entries[loser])].phone_column
+        found.append(Problem(ProblemCode.DUPLICATE, int(rows[loser]), column, str(numbers[loser]), message))
+    return found
+
+
+def _drop_unused(contacts: pd.DataFrame, pairs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Without an identity, a row whose every record another row took is no contact of its own."""
+    used = np.unique(pairs["contact"].to_numpy())
+    if len(used) == len(contacts):
+        return contacts, pairs
+    renumber = np.full(len(contacts), -1, dtype=np.int64)
+    renumber[used] = np.arange(len(used))
+    kept = pairs.assign(contact=renumber[pairs["contact"].to_numpy()])
+    kept.attrs = pairs.attrs
+    return contacts.iloc[used].reset_index(drop=True), kept
+
+
+def _membership_frame(pairs: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFrame:
+    """The memberships as the planner reads them: key, group and the contact's row."""
+    names = pairs.attrs.get("groups", [])
+    contact = pairs["contact"].to_numpy(dtype=np.int64)
+    # Arrow columns: pandas would otherwise re-infer two million object strings.
+    keys = text_array(contacts["key"]).take(pa.array(contact, pa.int64()))
+    groups = pa.array(names, pa.string()).take(pa.array(pairs["group"].to_numpy(dtype=np.int64), pa.int64()))
+    frame: pd.DataFrame = pa.table({"key": keys, "group": groups, "contact": pa.array(contact)}).to_pandas()
+    return frame
 
 
 def require_usable(result: DesiredResult, source: str) -> DesiredResult:
@@ -372,62 +709,17 @@ def require_usable(result: DesiredResult, source: str) -> DesiredResult:
     )
 
 
-def _duplicate_warnings(contacts: pd.DataFrame, by: str, mapping: Mapping, phone_col: str) -> list[Problem]:
-    last_row = contacts.groupby(by, sort=False)["row"].transform("last")
-    dup = contacts[contacts["row"] != last_row]
-    column = mapping.identity or phone_col
-    value_col = "key"
-    what = "identity" if mapping.identity else "number"
+def _duplicate_warnings(persons: pd.DataFrame, identity_column: str) -> list[Problem]:
+    """Rows of one identity: merged, the last row's fields kept; one warning per earlier row."""
+    last_row = persons.groupby("key", sort=False)["row"].transform("last")
+    dup = persons[persons["row"] != last_row]
     return [
         Problem(
             ProblemCode.DUPLICATE,
             int(row),
-            column,
+            identity_column,
             str(value),
-            f"same {what} as row {int(lr)}: groups merged, fields of row {int(lr)} kept",
+            f"same identity as row {int(lr)}: groups merged, fields of row {int(lr)} kept",
         )
-        for row, value, lr in zip(dup["row"], dup[value_col], last_row[dup.index], strict=True)
+        for row, value, lr in zip(dup["row"], dup["key"], last_row[dup.index], strict=True)
     ]
-
-
-def _memberships(
-    positions: np.ndarray,
-    keys: np.ndarray,
-    codes: np.ndarray,
-    parsed: list[tuple[tuple[str, ...], str | None]],
-    dropped: set[object],
-) -> pd.DataFrame:
-    """(key, group) pairs for the given rows, without repeats and without the ``dropped``
-    keys; integer work throughout."""
-    key_codes, key_values = pd.factorize(keys)
-    key_values = np.asarray(key_values, dtype=object)
-    keep_key = np.ones(len(key_values), dtype=bool)
-    if dropped:
-        keep_key = ~pd.Series(key_values, dtype=object).isin(list(dropped)).to_numpy()
-    group_names = sorted({g for groups, _ in parsed for g in groups})
-    group_index = {g: i for i, g in enumerate(group_names)}
-    row_codes = codes[positions]
-    order = np.argsort(row_codes, kind="stable")
-    counts = np.bincount(row_codes, minlength=len(parsed))
-    bounds = np.concatenate([[0], np.cumsum(counts)])
-    key_parts: list[np.ndarray] = []
-    group_parts: list[np.ndarray] = []
-    for code, (groups, _) in enumerate(parsed):
-        members = key_codes[order[bounds[code] : bounds[code + 1]]]
-        members = members[keep_key[members]]
-        for group in groups:
-            key_parts.append(members)
-            group_parts.append(np.full(len(members), group_index[group], dtype=np.int32))
-    if not key_parts:
-        return pd.DataFrame({"key": pd.Series(dtype=object), "group": pd.Series(dtype=object)})
-    # One int64 per pair, sorted, repeats dropped: ten times faster than np.unique on pairs.
-    width = max(len(group_names), 1)
-    pairs = np.sort(np.concatenate(key_parts).astype(np.int64) * width + np.concatenate(group_parts))
-    first = np.ones(len(pairs), dtype=bool)
-    first[1:] = pairs[1:] != pairs[:-1]
-    pairs = pairs[first]
-    # Arrow columns: pandas would otherwise re-infer two million object strings.
-    keys_arrow = pa.array(key_values, pa.string()).take(pa.array(pairs // width))
-    groups_arrow = pa.array(group_names, pa.string()).take(pa.array(pairs % width))
-    frame: pd.DataFrame = pa.table({"key": keys_arrow, "group": groups_arrow}).to_pandas()
-    return frame

@@ -22,7 +22,15 @@ from typing import Annotated, Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from sms123_sync.contact import FIELD_NAMES
 from sms123_sync.errors import MappingError
@@ -209,26 +217,74 @@ class Mapping(_Strict):
     source: SourceOptions = Field(default_factory=SourceOptions)
     phone: PhoneOptions = Field(default_factory=PhoneOptions)
     identity: str | None = None
-    fields: Fields
+    # One contact per entry, each with its own phone column (a school list's mother and
+    # father); declared before ``fields`` so that validating ``fields`` can see it.
+    contacts: list[Fields] | None = None
+    fields: Fields | None = Field(default=None, validate_default=True)
     groups: Groups
     filter: list[FilterRule] = Field(default_factory=list)
     mode: Literal["mirror", "upsert"] = "mirror"
     account: Literal["shared", "exclusive"] = "shared"
 
+    @field_validator("contacts")
+    @classmethod
+    def _distinct_people(cls, value: list[Fields] | None) -> list[Fields] | None:
+        if value is None:
+            return value
+        if not value:
+            raise ValueError("give at least one entry, each with its own numero column")
+        seen: set[str] = set()
+        for person in value:
+            if person.phone_column in seen:
+                raise ValueError(
+                    f"two entries read the phone column {person.phone_column!r}; each entry is one person "
+                    "with a phone column of its own"
+                )
+            seen.add(person.phone_column)
+        return value
+
+    @field_validator("fields")
+    @classmethod
+    def _fields_or_contacts(cls, value: Fields | None, info: ValidationInfo) -> Fields | None:
+        """Exactly one of ``fields`` (one contact per row) and ``contacts`` (one per entry)."""
+        if "contacts" not in info.data:  # given but invalid: its own error says why
+            return value
+        if value is None and info.data["contacts"] is None:
+            raise ValueError(
+                "required key is missing: give 'fields' (one contact per row), or 'contacts' "
+                "(a list, one contact per phone column)"
+            )
+        if value is not None and info.data["contacts"] is not None:
+            raise ValueError(
+                "give 'fields' or 'contacts', not both; with 'contacts', each entry holds all of its "
+                "person's fields (a YAML anchor, &parent then <<: *parent, shares the common ones)"
+            )
+        return value
+
+    @property
+    def people(self) -> list[Fields]:
+        """The contacts each row makes: ``fields`` alone, or each entry of ``contacts``."""
+        if self.contacts is not None:
+            return list(self.contacts)
+        return [self.fields] if self.fields is not None else []  # one of them is set: _fields_or_contacts
+
     def columns_used(self) -> dict[str, str]:
         """Every column the mapping reads, with where it is used."""
         used: dict[str, str] = {}
-        used.setdefault(self.fields.phone_column, "fields.numero")
+        where = ["fields"] if self.contacts is None else [f"contacts[{i}]" for i in range(len(self.contacts))]
+        for place, person in zip(where, self.people, strict=True):
+            used.setdefault(person.phone_column, f"{place}.numero")
         if self.identity:
             used.setdefault(self.identity, "identity")
-        for name, src in self.fields.sources().items():
-            if isinstance(src, str):
-                used.setdefault(src, f"fields.{name}")
-            elif isinstance(src, FromColumn):
-                used.setdefault(src.column, f"fields.{name}.column")
-            elif isinstance(src, FromTemplate):
-                for col in src.columns():
-                    used.setdefault(col, f"fields.{name}.template")
+        for place, person in zip(where, self.people, strict=True):
+            for name, src in person.sources().items():
+                if isinstance(src, str):
+                    used.setdefault(src, f"{place}.{name}")
+                elif isinstance(src, FromColumn):
+                    used.setdefault(src.column, f"{place}.{name}.column")
+                elif isinstance(src, FromTemplate):
+                    for col in src.columns():
+                        used.setdefault(col, f"{place}.{name}.template")
         if self.groups.column:
             used.setdefault(self.groups.column, "groups.column")
         for i, rule in enumerate(self.filter):

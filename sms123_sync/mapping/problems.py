@@ -19,8 +19,8 @@ class ProblemCode(StrEnum):
     MISSING_VALUE = "missing-value"
     GROUP_SEPARATOR = "group-separator"
     NO_GROUP = "no-group"
-    NUMBER_TAKEN = "number-taken"
     DUPLICATE = "duplicate-row"
+    SHARED_NUMBER = "shared-number"
     BAD_DATE = "bad-date"
     TOO_LONG = "too-long"
 

@@ -238,8 +238,11 @@ def _desired_members(desired: DesiredState) -> pd.DataFrame:
     """
     contacts, members = desired.contacts, desired.memberships
     member_keys = text_array(members["key"])
-    found = pc.index_in(member_keys, value_set=text_array(contacts["key"]))
-    position = pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    if "contact" in members:  # people sharing a number: each record names its contact
+        position = members["contact"].to_numpy(dtype=np.int64)
+    else:
+        found = pc.index_in(member_keys, value_set=text_array(contacts["key"]))
+        position = pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
     has_contact = position >= 0
     position = position[has_contact]
     keep = pa.array(has_contact)
@@ -255,9 +258,10 @@ def _desired_members(desired: DesiredState) -> pd.DataFrame:
 
 
 def _full_rows(contacts: pd.DataFrame, dm: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
-    """The desired rows at ``positions`` of ``dm``, with the contact's fields."""
+    """The desired rows at ``positions`` of ``dm``, with the contact's fields and row (``_c``)."""
     rows: pd.DataFrame = contacts.iloc[dm["_c"].to_numpy()[positions]].reset_index(drop=True)
     rows["grp"] = dm["grp"].to_numpy()[positions]
+    rows["_c"] = dm["_c"].to_numpy()[positions]
     return rows
 
 
@@ -368,15 +372,17 @@ def plan_changes(desired: DesiredState, known: KnownState) -> Plan:
 
     if len(adds):
         adds = adds.sort_values(["key", "grp"])
+        # One add per contact, its groups joined; a number shared by people in different
+        # groups is one add per person, each with its own fields.
         groups_of: dict[object, tuple[str, ...]] = {}
-        for key, group in zip(adds["key"], adds["grp"], strict=True):
-            groups_of[key] = (*groups_of.get(key, ()), group)
-        for first in _records(adds.drop_duplicates("key")):
+        for contact, group in zip(adds["_c"], adds["grp"], strict=True):
+            groups_of[contact] = (*groups_of.get(contact, ()), group)
+        for first in _records(adds.drop_duplicates("_c")):
             ops.append(
                 Operation(
                     OpKind.CONTACT_ADD,
                     "new in the export",
-                    groups_of[first["key"]],
+                    groups_of[first["_c"]],
                     str(first["numero"]),
                     key=str(first["key"]),
                     fields=_fields(first),
