@@ -17,6 +17,7 @@ from openpyxl import Workbook
 from sms123_sync.cli import cli
 from sms123_sync.errors import InputError, MappingError
 from sms123_sync.mapping.desired import DesiredResult
+from sms123_sync.mapping.model import parse_mapping
 from sms123_sync.mapping.pipeline import read_desired
 from sms123_sync.mapping.problems import ProblemCode
 from sms123_sync.sources import read_source
@@ -417,3 +418,15 @@ def test_a_wrong_groups_entry_is_named_without_class_names(tmp_path: Path) -> No
     assert "groups: Input should be a table of keys ({key: value}); got 5" in shown.output
     assert "filter[1].is: Input should be a valid boolean; got 'peut-être'" in shown.output
     assert "instance of" not in shown.output and "Groups" not in shown.output
+
+
+def test_each_wrong_group_column_entry_is_named_by_its_index() -> None:
+    text = "fields: {numero: Tel}\ngroups: {columns: [A, {colum: B}, 5, {column: C, level: last}]}\n"
+    with pytest.raises(MappingError) as caught:
+        parse_mapping(text)
+    [problem] = caught.value.problems
+    assert "[1]: unknown key 'colum'; did you mean 'column'?" in problem
+    assert "[2] is 5; give a column name" in problem
+    assert "[3]: level: last needs a level_separator" in problem
+    # What the first wave accepted still is: a separator beside 'always' alone.
+    assert parse_mapping("fields: {numero: Tel}\ngroups: {separator: ';', always: [X]}\n").groups.always == ["X"]

@@ -385,8 +385,9 @@ def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
 
     values, raw_dates, lengths = _field_values(sub, mapping)
     for column, raw in raw_dates.items():
-        unreadable = (values["datea"] == "") & ~empty_dates(raw)
-        for i in np.flatnonzero(unreadable.to_numpy() & ~bad):
+        undated = np.flatnonzero((values["datea"] == "").to_numpy() & ~bad)
+        # Only the cells that gave no date are looked at again: most rows have one.
+        for i in undated[~empty_dates(raw.iloc[undated])]:
             message = "unreadable date: the contact is kept without a birth date"
             warnings.append(Problem(ProblemCode.BAD_DATE, int(rows[i]), column, str(_cell(raw, i)), message))
     for name, limit in FIELD_MAX_LENGTH.items():

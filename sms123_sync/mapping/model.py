@@ -160,9 +160,6 @@ class GroupColumn(_Strict):
     def _level_needs_separator(self) -> GroupColumn:
         if self.level != "full" and not self.level_separator:
             raise ValueError(f"level: {self.level} needs a level_separator (the text between levels, such as '/')")
-        for name, value in (("separator", self.separator), ("level_separator", self.level_separator)):
-            if value is not None and not value.strip() and value != "\t":
-                raise ValueError(f"{name} is blank; give the text between values, such as ';' or ' ::: '")
         return self
 
 
@@ -183,18 +180,33 @@ class Groups(_Strict):
         one gives one message about that entry."""
         if not isinstance(value, list):
             return value
-        return [GroupColumn.model_validate(v) if isinstance(v, dict) else v for v in value]
+        entries: list[object] = []
+        problems: list[str] = []
+        for i, entry in enumerate(value):
+            if isinstance(entry, str):
+                entries.append(entry)
+            elif not isinstance(entry, dict):
+                problems.append(f"[{i}] is {_shown(entry)}; give a column name or {{column: …, separator: …}}")
+            else:
+                try:
+                    entries.append(GroupColumn.model_validate(entry))
+                except ValidationError as exc:
+                    problems.extend(f"[{i}]: {_entry_problem(err)}" for err in exc.errors())
+        if problems:
+            raise ValueError("; ".join(problems))
+        return entries
 
     @model_validator(mode="after")
     def _some_group(self) -> Groups:
         if self.column is None and not self.columns and not self.always:
             raise ValueError("groups needs a column, a 'columns' list, an 'always' list, or some of these")
-        if self.column is None and (self.separator or self.level_separator or self.level != "full"):
-            raise ValueError("separator, level_separator and level apply to 'column', which is not given")
+        if self.column is None and (self.level_separator or self.level != "full"):
+            raise ValueError("level_separator and level apply to 'column', which is not given")
+        if self.level != "full" and not self.level_separator:
+            raise ValueError(f"level: {self.level} needs a level_separator (the text between levels, such as '/')")
         for name in [*self.always, *self.rename.values()]:
             if "--" in name:
                 raise ValueError(f"group name {name!r} contains '--', the API's group separator")
-        GroupColumn(column="", separator=self.separator, level_separator=self.level_separator, level=self.level)
         return self
 
     def sources(self) -> list[GroupColumn]:
@@ -207,6 +219,17 @@ class Groups(_Strict):
 
     def _levels(self) -> dict[str, Any]:
         return {"level_separator": self.level_separator, "level": self.level}
+
+
+def _entry_problem(err: Any) -> str:
+    """One problem of a ``groups.columns`` entry, in the words :func:`_describe` uses."""
+    key = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "extra_forbidden":
+        hint = difflib.get_close_matches(key, list(GroupColumn.model_fields), n=1)
+        return f"unknown key {key!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
+    if err["type"] == "missing":
+        return f"{key}: required key is missing"
+    return f"{key + ': ' if key else ''}{str(err['msg']).removeprefix('Value error, ')}"
 
 
 #: Cells a ``{column: X, is: true}`` filter reads as yes, and as no, compared without
