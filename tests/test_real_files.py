@@ -430,3 +430,12 @@ def test_each_wrong_group_column_entry_is_named_by_its_index() -> None:
     assert "[3]: level: last needs a level_separator" in problem
     # What the first wave accepted still is: a separator beside 'always' alone.
     assert parse_mapping("fields: {numero: Tel}\ngroups: {separator: ';', always: [X]}\n").groups.always == ["X"]
+
+
+def test_blank_lines_between_records_keep_the_rows_the_user_sees(tmp_path: Path) -> None:
+    # A list typed by hand, one blank line between classes: Arrow skips them uncounted.
+    source = tmp_path / "export.csv"
+    source.write_text("Tel;G\n0612345678;CP\n\n0612;CE1\n\r\n\n0698765432;CE2\n06;CE2\n\n", encoding="utf-8")
+    result = read_desired(source, _mapping(tmp_path, "fields: {numero: Tel}\ngroups: {column: G}\n"))
+    assert [(p.code, p.row) for p in result.rejects] == [(ProblemCode.INVALID_PHONE, 4), (ProblemCode.INVALID_PHONE, 8)]
+    assert result.state.contacts["row"].tolist() == [2, 7]

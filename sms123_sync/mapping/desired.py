@@ -339,7 +339,7 @@ def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
     outcome = apply_filter(frame, mapping.filter)
     keep = outcome.keep
     sub = _kept_rows(frame, list(mapping.columns_used()), keep)
-    rows = np.flatnonzero(keep) + table.first_row
+    rows = table.row_numbers(np.flatnonzero(keep))
     rejects: list[Problem] = []
     warnings: list[Problem] = [*_left_out_warnings(table), *_filter_warnings(frame, mapping.filter, outcome, table)]
     bad = np.zeros(len(sub), dtype=bool)

@@ -10,9 +10,10 @@ locations with no other change.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -65,6 +66,8 @@ class SourceTable:
     sheet: str | None = None
     first_row: int = 2  # the row the user sees for the first record (header_row + 1)
     left_out: tuple[LeftOutRow, ...] = ()  # rows after the data that are not records
+    # The row of each record when blank lines between records moved them (else None).
+    rows: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def columns(self) -> list[str]:
@@ -72,7 +75,11 @@ class SourceTable:
 
     def row_number(self, position: int) -> int:
         """The row the user sees for the record at ``position``."""
-        return position + self.first_row
+        return int(self.rows[position]) if self.rows is not None else position + self.first_row
+
+    def row_numbers(self, positions: np.ndarray) -> np.ndarray:
+        """:meth:`row_number` for many positions at once."""
+        return self.rows[positions] if self.rows is not None else positions + self.first_row
 
 
 class SourceReader(Protocol):
