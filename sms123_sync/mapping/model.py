@@ -540,16 +540,18 @@ def column_problems(used: dict[str, str], columns: list[str], source: str) -> li
     """A message for each column in ``used`` (column → where the mapping uses it) that
     ``columns`` lacks, with the closest name the file has."""
     problems = []
+    close = False
     for column, used_by in used.items():
         if column in columns:
             continue
         hint = difflib.get_close_matches(column, columns, n=1, cutoff=0.6)
+        close = close or bool(hint)
         suggestion = f"did you mean {hint[0]!r}? " if hint else ""
         problems.append(
             f"{used_by}: column {column!r} is not in {source}; {suggestion}"
             f"the file has: {', '.join(map(repr, columns))}"
         )
-    if problems and len(problems) == len(used):
+    if problems and len(problems) == len(used) and not close:
         problems.append(
             f"none of the mapping's columns is in {source}: if the column names are not on the row "
             "found as the header, give their row as source.header_row"
@@ -557,7 +559,9 @@ def column_problems(used: dict[str, str], columns: list[str], source: str) -> li
     return problems
 
 
-def with_column_problems(error: MappingError, columns: Callable[[SourceOptions], list[str]]) -> MappingError:
+def with_column_problems(
+    error: MappingError, source: str, columns: Callable[[SourceOptions], list[str]]
+) -> MappingError:
     """``error`` with the columns its mapping names that the export lacks, so one report
     holds both (a wrong ``mode`` no longer hides a wrong column name until the next try).
 
@@ -575,7 +579,7 @@ def with_column_problems(error: MappingError, columns: Callable[[SourceOptions],
         found = columns(options)
     except InputError:
         return error
-    problems = column_problems(_named_columns(error.data), found, "the export")
+    problems = column_problems(_named_columns(error.data), found, source)
     return MappingError(error.path, [*error.problems, *problems]) if problems else error
 
 

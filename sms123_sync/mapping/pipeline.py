@@ -19,7 +19,7 @@ def read_desired(source: Path | str, mapping_path: Path | str) -> DesiredResult:
     try:
         mapping = load_mapping(mapping_path)
     except MappingError as exc:
-        raise with_column_problems(exc, lambda options: read_source(source, options).columns) from None
+        raise with_column_problems(exc, str(source), lambda options: read_source(source, options).columns) from None
     table = read_source(source, mapping.source)
     check_columns(mapping, table.columns, str(source), str(mapping_path))
     return build_desired(table, mapping)
