@@ -440,3 +440,11 @@ def test_blank_lines_between_records_keep_the_rows_the_user_sees(tmp_path: Path)
     result = read_desired(source, _mapping(tmp_path, "fields: {numero: Tel}\ngroups: {column: G}\n"))
     assert [(p.code, p.row) for p in result.rejects] == [(ProblemCode.INVALID_PHONE, 4), (ProblemCode.INVALID_PHONE, 8)]
     assert result.state.contacts["row"].tolist() == [2, 7]
+
+
+def test_workbook_header_names_are_spelt_as_before(tmp_path: Path) -> None:
+    # Finding the header must not rename a column a first-wave mapping already names.
+    from datetime import datetime
+
+    source = _xlsx(tmp_path / "h.xlsx", [["Tel", 2025, datetime(2025, 1, 1), 3.5, True], ["0612345678", 1, 2, 3, 4]])
+    assert read_source(source).columns == ["Tel", "2025", "2025-01-01 00:00:00", "3.5", "True"]

@@ -80,7 +80,7 @@ def _read_excel(path: Path, options: SourceOptions) -> SourceTable:
         check_header(path, [])
     if at >= len(cells):
         raise InputError(f"{path}: source.header_row is {at + 1}, but the sheet ends at row {len(cells)}")
-    header = [strip_header(_excel_text(v)) for v in cells.iloc[at]]
+    header = [strip_header(_header_text(v)) for v in cells.iloc[at]]
     check_header(path, header, at + 1)
     columns = placeholder_names(header)
     frame = cells.iloc[at + 1 :].set_axis(columns, axis=1).reset_index(drop=True)
@@ -167,6 +167,16 @@ def _sheet_names(path: Path) -> list[str]:
     from python_calamine import CalamineWorkbook
 
     return list(CalamineWorkbook.from_path(str(path)).sheet_names)
+
+
+def _header_text(value: object) -> str:
+    """A header cell as the column name the mapping uses: as pandas has always named
+    them (a date or TRUE header keeps its Python spelling, so no mapping changes)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _excel_text(value: object) -> str:
