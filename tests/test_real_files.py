@@ -448,3 +448,5 @@ def test_workbook_header_names_are_spelt_as_before(tmp_path: Path) -> None:
 
     source = _xlsx(tmp_path / "h.xlsx", [["Tel", 2025, datetime(2025, 1, 1), 3.5, True], ["0612345678", 1, 2, 3, 4]])
     assert read_source(source).columns == ["Tel", "2025", "2025-01-01 00:00:00", "3.5", "True"]
+    twice = _xlsx(tmp_path / "twice.xlsx", [["Tel", "Nom", "Nom", "Nom"], ["0612345678", "a", "b", "c"]])
+    assert read_source(twice).columns == ["Tel", "Nom", "Nom.1", "Nom.2"]

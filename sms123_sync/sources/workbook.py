@@ -80,7 +80,7 @@ def _read_excel(path: Path, options: SourceOptions) -> SourceTable:
         check_header(path, [])
     if at >= len(cells):
         raise InputError(f"{path}: source.header_row is {at + 1}, but the sheet ends at row {len(cells)}")
-    header = [strip_header(_header_text(v)) for v in cells.iloc[at]]
+    header = _numbered_repeats([strip_header(_header_text(v)) for v in cells.iloc[at]])
     check_header(path, header, at + 1)
     columns = placeholder_names(header)
     frame = cells.iloc[at + 1 :].set_axis(columns, axis=1).reset_index(drop=True)
@@ -167,6 +167,21 @@ def _sheet_names(path: Path) -> list[str]:
     from python_calamine import CalamineWorkbook
 
     return list(CalamineWorkbook.from_path(str(path)).sheet_names)
+
+
+def _numbered_repeats(header: list[str]) -> list[str]:
+    """A name given twice becomes ``Nom``, ``Nom.1``, as pandas has always read workbooks:
+    mappings written for such a file keep working."""
+    seen: set[str] = set()
+    named = []
+    for name in header:
+        base, count = name, 0
+        while name and name in seen:
+            count += 1
+            name = f"{base}.{count}"
+        seen.add(name)
+        named.append(name)
+    return named
 
 
 def _header_text(value: object) -> str:
