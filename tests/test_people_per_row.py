@@ -185,7 +185,7 @@ def test_other_cells_are_not_same_as_before(cell: str) -> None:
         ("contacts: [{numero: A}]\nfields: {numero: A}\ngroups: {always: [G]}\n", "not both"),
         ("contacts: [{numero: A}, {numero: A}]\ngroups: {always: [G]}\n", "two entries read the phone column 'A'"),
         ("contacts: []\ngroups: {always: [G]}\n", "at least one entry"),
-        ("contacts: [{nom: A}]\ngroups: {always: [G]}\n", "contacts.0.numero: required key is missing"),
+        ("contacts: [{nom: A}]\ngroups: {always: [G]}\n", "contacts[0].numero: required key is missing"),
         ("groups: {always: [G]}\n", "'contacts' (a list, one contact per phone column)"),
     ],
 )

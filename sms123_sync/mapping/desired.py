@@ -30,10 +30,21 @@ import pyarrow.compute as pc
 
 from sms123_sync.contact import FIELD_MAX_LENGTH, FIELD_NAMES
 from sms123_sync.errors import InputError
-from sms123_sync.mapping.model import Fields, FilterRule, FromColumn, FromTemplate, FromValue, Mapping
+from sms123_sync.mapping.model import (
+    FALSE_WORDS,
+    TRUE_WORDS,
+    Fields,
+    FilterRule,
+    FromColumn,
+    FromTemplate,
+    FromValue,
+    GroupColumn,
+    Mapping,
+)
 from sms123_sync.mapping.normalize import (
     clean_text_array,
     datea_column,
+    empty_dates,
     normalize_group,
     normalize_phones,
     normalize_text,
@@ -120,8 +131,26 @@ def _cell(series: pd.Series, position: int | np.integer) -> str:
 
 def filter_mask(frame: pd.DataFrame, rules: list[FilterRule]) -> np.ndarray:
     """True for rows every rule keeps. ``matches`` searches (use ^…$ to anchor)."""
+    return apply_filter(frame, rules).keep
+
+
+@dataclass(frozen=True)
+class FilterOutcome:
+    """What the filter did: the rows kept, how many rows each rule removed (of those the
+    rules before it kept), and the positions of cells an ``is:`` rule read as neither yes
+    nor no, with the rule's index."""
+
+    keep: np.ndarray
+    removed: list[int]
+    unreadable: list[tuple[int, int]]
+
+
+def apply_filter(frame: pd.DataFrame, rules: list[FilterRule]) -> FilterOutcome:
+    """Runs the filter rules in order, counting what each removes."""
     keep = np.ones(len(frame), dtype=bool)
-    for rule in rules:
+    removed: list[int] = []
+    unreadable: list[tuple[int, int]] = []
+    for index, rule in enumerate(rules):
         cells = frame[rule.column].fillna("").astype(str).str.strip()
         op = rule.operator
         if op == "equals":
@@ -136,13 +165,61 @@ def filter_mask(frame: pd.DataFrame, rules: list[FilterRule]) -> np.ndarray:
             ok = (cells == "") == bool(rule.empty)
         elif op == "not_empty":
             ok = (cells != "") == bool(rule.not_empty)
+        elif op == "is":
+            ok, neither = _yes_or_no(cells, bool(rule.is_))
+            unreadable.extend((int(i), index) for i in np.flatnonzero(neither & keep))
         else:
             # RE2 through Arrow, never pandas' fallback to Python's backtracking engine: the
             # mapping refuses what RE2 cannot run, so a pattern takes linear time per cell.
             found = pc.match_substring_regex(text_array(cells), str(rule.matches))
             ok = pd.Series(found.to_numpy(zero_copy_only=False), index=cells.index)
-        keep &= ok.fillna(False).to_numpy(dtype=bool)
-    return keep
+        holds = ok.fillna(False).to_numpy(dtype=bool)
+        removed.append(int((keep & ~holds).sum()))
+        keep &= holds
+    return FilterOutcome(keep, removed, unreadable)
+
+
+def _yes_or_no(cells: pd.Series, wanted: bool) -> tuple[pd.Series, np.ndarray]:
+    """Whether each cell says ``wanted`` (TRUE/FALSE, Oui/Non, Yes/No, Vrai/Faux, 1/0, x or
+    empty), and which cells say neither: those never hold, and are warned about."""
+    folded = cells.str.casefold()
+    yes = folded.isin(TRUE_WORDS)
+    no = folded.isin(FALSE_WORDS)
+    return (yes if wanted else no), ~(yes | no).to_numpy(dtype=bool)
+
+
+def _filter_warnings(
+    frame: pd.DataFrame, rules: list[FilterRule], outcome: FilterOutcome, table: SourceTable
+) -> list[Problem]:
+    """A warning per cell an ``is:`` rule could not read, and one when no row is left."""
+    warnings = []
+    for position, index in outcome.unreadable:
+        rule = rules[index]
+        value = _cell(frame[rule.column], position)
+        message = (
+            f"filter[{index}] reads this column as yes or no, and {value!r} is neither "
+            "(yes: TRUE, Oui, Yes, Vrai, 1, x; no: FALSE, Non, No, Faux, 0, empty): the row is left out"
+        )
+        warnings.append(Problem(ProblemCode.NOT_A_BOOLEAN, table.row_number(position), rule.column, value, message))
+    if rules and len(frame) and not outcome.keep.any():
+        counts = "; ".join(
+            f"filter[{i}] ({rule.column} {_rule_text(rule)}) removed {count}"
+            for i, (rule, count) in enumerate(zip(rules, outcome.removed, strict=True))
+        )
+        message = f"the filter keeps none of the {len(frame)} rows: {counts}; check the rules against the file"
+        culprit = next(i for i, count in enumerate(outcome.removed) if count)
+        warnings.append(
+            Problem(ProblemCode.FILTER_KEEPS_NOTHING, max(table.first_row - 1, 1), rules[culprit].column, "", message)
+        )
+    return warnings
+
+
+def _rule_text(rule: FilterRule) -> str:
+    """A rule as the user wrote it: ``is: true``, ``equals: 'Oui'``."""
+    op = rule.operator
+    value = getattr(rule, {"in": "in_", "is": "is_"}.get(op, op))
+    shown = str(value).lower() if isinstance(value, bool) else repr(value)
+    return f"{op}: {shown}"
 
 
 def _kept_rows(frame: pd.DataFrame, columns: list[str], keep: np.ndarray) -> pd.DataFrame:
@@ -221,18 +298,62 @@ def _field_values(
     return table.set_axis(frame.index), raw_dates, lengths
 
 
-def _split_groups(cell: str, mapping: Mapping) -> tuple[tuple[str, ...], str | None]:
-    """The groups a cell names, after rename and ``always``; or the offending name."""
+def _cell_groups(cell: str, source: GroupColumn) -> list[str]:
+    """The group names one cell holds: split on the column's separator, each value cut to
+    the level the mapping keeps (``Bénévoles / Cuisine`` → ``Cuisine`` for ``last``)."""
+    if not cell:
+        return []
+    values = re.split(re.escape(source.separator), cell) if source.separator else [cell]
+    if source.level_separator and source.level != "full":
+        levels = [[part for part in value.split(source.level_separator) if part.strip()] for value in values]
+        values = [parts[0 if source.level == "first" else -1] for parts in levels if parts]
+    return [normalize_group(v) for v in values]
+
+
+def _finish_groups(names: list[str], mapping: Mapping) -> tuple[tuple[str, ...], str | None]:
+    """``names`` without the dropped ones, renamed, with ``always``; or the offending name."""
     spec = mapping.groups
-    names: list[str] = []
-    if spec.column is not None and cell:
-        parts = re.split(re.escape(spec.separator), cell) if spec.separator else [cell]
-        names = [normalize_group(p) for p in parts]
-    names = [spec.rename.get(n, n) for n in names if n] + list(spec.always)
+    dropped = {normalize_group(d).casefold() for d in spec.drop}
+    names = [spec.rename.get(n, n) for n in names if n and n.casefold() not in dropped] + list(spec.always)
     for name in names:
         if GROUP_SEPARATOR in name:
             return (), name
     return tuple(dict.fromkeys(normalize_group(n) for n in names if n)), None
+
+
+@dataclass(frozen=True)
+class _RowGroups:
+    """The groups of every row: ``codes[i]`` indexes ``parsed`` (each distinct combination
+    of group cells is judged once); ``cells`` and ``column`` are for messages."""
+
+    codes: np.ndarray
+    parsed: list[tuple[tuple[str, ...], str | None]]
+    cells: pd.Series
+    column: str
+
+
+def _row_groups(sub: pd.DataFrame, mapping: Mapping) -> _RowGroups:
+    sources = mapping.groups.sources()
+    if not sources:
+        return _RowGroups(
+            np.zeros(len(sub), dtype=np.intp), [_finish_groups([], mapping)], pd.Series("", index=sub.index), "groups"
+        )
+    columns = [sub[s.column].fillna("").astype(str) for s in sources]
+    factorized = [pd.factorize(c, sort=False) for c in columns]
+    names = [
+        [_cell_groups(str(u), source) for u in uniques]
+        for (_, uniques), source in zip(factorized, sources, strict=True)
+    ]
+    if len(sources) == 1:
+        codes = factorized[0][0]
+        parsed = [_finish_groups(n, mapping) for n in names[0]]
+        return _RowGroups(codes, parsed, columns[0], sources[0].column)
+    # Several columns: each distinct combination of their cells is one code.
+    stacked = np.column_stack([c for c, _ in factorized])
+    combos, codes = np.unique(stacked, axis=0, return_inverse=True)
+    parsed = [_finish_groups([g for j, k in enumerate(combo) for g in names[j][k]], mapping) for combo in combos]
+    cells = pd.Series([" | ".join(parts) for parts in zip(*columns, strict=True)], index=sub.index, dtype=object)
+    return _RowGroups(codes.reshape(-1), parsed, cells, ", ".join(s.column for s in sources))
 
 
 def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
@@ -245,11 +366,12 @@ def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
     """
     frame = table.frame.reset_index(drop=True)
     rows_read = len(frame)
-    keep = filter_mask(frame, mapping.filter)
+    outcome = apply_filter(frame, mapping.filter)
+    keep = outcome.keep
     sub = _kept_rows(frame, list(mapping.columns_used()), keep)
     people = mapping.people
-    rows = np.flatnonzero(keep) + 2
-    warnings: list[Problem] = []
+    rows = table.row_numbers(np.flatnonzero(keep))
+    warnings: list[Problem] = [*_left_out_warnings(table), *_filter_warnings(frame, mapping.filter, outcome, table)]
 
     verdicts, digits, kinds = _judge_phones(sub, people, mapping.phone.region, rows)
     if len(people) > 1:
@@ -415,21 +537,19 @@ def _judge_groups(
     sub: pd.DataFrame, mapping: Mapping, rows: np.ndarray, verdicts: _Verdicts
 ) -> tuple[np.ndarray, list[tuple[tuple[str, ...], str | None]]]:
     """Each row's code among the distinct group cells, and those cells' groups; a row
-    whose cell names no group, or a group with ``--``, is rejected."""
-    group_col = mapping.groups.column
-    cells = sub[group_col].fillna("").astype(str) if group_col else pd.Series("", index=sub.index)
-    codes, uniques = pd.factorize(cells, sort=False)
-    parsed = [_split_groups(str(u), mapping) for u in uniques]
+    whose cells name no group, or a group with ``--``, is rejected."""
+    row_groups = _row_groups(sub, mapping)
+    codes, parsed, cells, group_col = row_groups.codes, row_groups.parsed, row_groups.cells, row_groups.column
     # Judge each distinct cell once; visit only the rows whose cell is unusable.
     unusable = np.array([offending is not None or not groups for groups, offending in parsed], dtype=bool)
     for i in np.flatnonzero(unusable[codes] & verdicts.alive()):
         _, offending = parsed[codes[i]]
         if offending is not None:
             message = f"the group name {offending!r} contains '--', which the API uses between groups; rename it"
-            problem = Problem(ProblemCode.GROUP_SEPARATOR, int(rows[i]), group_col or "groups", offending, message)
+            problem = Problem(ProblemCode.GROUP_SEPARATOR, int(rows[i]), group_col, offending, message)
         else:
             message = "the row names no group (and the mapping has no 'always' group)"
-            problem = Problem(ProblemCode.NO_GROUP, int(rows[i]), group_col or "groups", _cell(cells, i), message)
+            problem = Problem(ProblemCode.NO_GROUP, int(rows[i]), group_col, _cell(cells, i), message)
         verdicts.reject_row(i, problem)
     return codes, parsed
 
@@ -515,8 +635,9 @@ def _field_warnings(
     """Unreadable dates and over-long fields of one person, on the rows that make a contact."""
     found: list[Problem] = []
     for column, raw in raw_dates.items():
-        unreadable = (values["datea"] == "") & raw.fillna("").astype(str).str.strip().ne("")
-        for i in np.flatnonzero(unreadable.to_numpy() & usable):
+        undated = np.flatnonzero((values["datea"] == "").to_numpy() & usable)
+        # Only the cells that gave no date are looked at again: most rows have one.
+        for i in undated[~empty_dates(raw.iloc[undated])]:
             message = "unreadable date: the contact is kept without a birth date"
             found.append(Problem(ProblemCode.BAD_DATE, int(rows[i]), column, str(_cell(raw, i)), message))
     for name, limit in FIELD_MAX_LENGTH.items():
@@ -687,6 +808,19 @@ def _membership_frame(pairs: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFra
     groups = pa.array(names, pa.string()).take(pa.array(pairs["group"].to_numpy(dtype=np.int64), pa.int64()))
     frame: pd.DataFrame = pa.table({"key": keys, "group": groups, "contact": pa.array(contact)}).to_pandas()
     return frame
+
+
+def _left_out_warnings(table: SourceTable) -> list[Problem]:
+    """One warning naming the rows after the data that the reader left out (a footer)."""
+    if not table.left_out:
+        return []
+    first = table.left_out[0]
+    texts = "; ".join(repr(row.text) for row in table.left_out)
+    message = (
+        f"{len(table.left_out)} row(s) after the data, rows {first.row} to {table.left_out[-1].row}, are not "
+        f"contacts (a report footer) and were left out: {texts}"
+    )
+    return [Problem(ProblemCode.LEFT_OUT_ROWS, first.row, "", first.text, message)]
 
 
 def require_usable(result: DesiredResult, source: str) -> DesiredResult:

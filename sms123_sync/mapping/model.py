@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import re
 import string
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -33,7 +34,7 @@ from pydantic import (
 )
 
 from sms123_sync.contact import FIELD_NAMES
-from sms123_sync.errors import MappingError
+from sms123_sync.errors import InputError, MappingError
 from sms123_sync.sources.base import SourceOptions
 from sms123_sync.sources.files import require_file
 from sms123_sync.text import printable
@@ -149,23 +150,105 @@ class Fields(_Strict):
         return self.numero if isinstance(self.numero, str) else self.numero.column
 
 
+#: How a hierarchical group value (``Bénévoles / Cuisine``) becomes a group name.
+GroupLevel = Literal["full", "first", "last"]
+
+
+class GroupColumn(_Strict):
+    """One column that names groups: split on ``separator`` into values, each of which may
+    be a path of levels (``Bénévoles / Cuisine``) of which ``level`` keeps the whole, the
+    first or the last."""
+
+    column: str
+    separator: str | None = None
+    level_separator: str | None = None
+    level: GroupLevel = "full"
+
+    @model_validator(mode="after")
+    def _level_needs_separator(self) -> GroupColumn:
+        if self.level != "full" and not self.level_separator:
+            raise ValueError(f"level: {self.level} needs a level_separator (the text between levels, such as '/')")
+        return self
+
+
 class Groups(_Strict):
     column: str | None = None
     separator: str | None = None
+    level_separator: str | None = None
+    level: GroupLevel = "full"
+    columns: list[str | GroupColumn] = Field(default_factory=list)
     rename: dict[str, str] = Field(default_factory=dict)
+    drop: list[str] = Field(default_factory=list)
     always: list[str] = Field(default_factory=list)
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _column_entries(cls, value: object) -> object:
+        """Reads each entry as a column name or a ``{column: …}`` table, so a mistake in
+        one gives one message about that entry."""
+        if not isinstance(value, list):
+            return value
+        entries: list[object] = []
+        problems: list[str] = []
+        for i, entry in enumerate(value):
+            if isinstance(entry, str):
+                entries.append(entry)
+            elif not isinstance(entry, dict):
+                problems.append(f"[{i}] is {_shown(entry)}; give a column name or {{column: …, separator: …}}")
+            else:
+                try:
+                    entries.append(GroupColumn.model_validate(entry))
+                except ValidationError as exc:
+                    problems.extend(f"[{i}]: {_entry_problem(err)}" for err in exc.errors())
+        if problems:
+            raise ValueError("; ".join(problems))
+        return entries
 
     @model_validator(mode="after")
     def _some_group(self) -> Groups:
-        if self.column is None and not self.always:
-            raise ValueError("groups needs a column, an 'always' list, or both")
+        if self.column is None and not self.columns and not self.always:
+            raise ValueError("groups needs a column, a 'columns' list, an 'always' list, or some of these")
+        if self.column is None and (self.level_separator or self.level != "full"):
+            raise ValueError("level_separator and level apply to 'column', which is not given")
+        if self.level != "full" and not self.level_separator:
+            raise ValueError(f"level: {self.level} needs a level_separator (the text between levels, such as '/')")
         for name in [*self.always, *self.rename.values()]:
             if "--" in name:
                 raise ValueError(f"group name {name!r} contains '--', the API's group separator")
         return self
 
+    def sources(self) -> list[GroupColumn]:
+        """Every column that names groups, ``column`` first, each with how to split it."""
+        found = []
+        if self.column is not None:
+            found.append(GroupColumn(column=self.column, separator=self.separator, **self._levels()))
+        found.extend(GroupColumn(column=c) if isinstance(c, str) else c for c in self.columns)
+        return found
 
-_OPERATORS = ("equals", "not_equals", "in", "not_in", "empty", "not_empty", "matches")
+    def _levels(self) -> dict[str, Any]:
+        return {"level_separator": self.level_separator, "level": self.level}
+
+
+def _entry_problem(err: Any) -> str:
+    """One problem of a ``groups.columns`` entry, in the words :func:`_describe` uses."""
+    key = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "extra_forbidden":
+        hint = difflib.get_close_matches(key, list(GroupColumn.model_fields), n=1)
+        return f"unknown key {key!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
+    if err["type"] == "missing":
+        return f"{key}: required key is missing"
+    return f"{key + ': ' if key else ''}{str(err['msg']).removeprefix('Value error, ')}"
+
+
+#: Cells a ``{column: X, is: true}`` filter reads as yes, and as no, compared without
+#: case: Excel's TRUE/FALSE, French and English words, 1/0, a cross in a checkbox column.
+#: An empty cell is no; any other value is neither (a warning, and the rule does not hold).
+TRUE_WORDS = frozenset({"true", "vrai", "oui", "o", "yes", "y", "1", "x", "✓", "✔"})
+FALSE_WORDS = frozenset({"false", "faux", "non", "n", "no", "0", ""})
+
+
+_ATTRIBUTE = {"in": "in_", "is": "is_"}  # operators that are Python keywords
+_OPERATORS = ("equals", "not_equals", "in", "not_in", "empty", "not_empty", "matches", "is")
 
 
 class FilterRule(_Strict):
@@ -177,12 +260,13 @@ class FilterRule(_Strict):
     empty: bool | None = None
     not_empty: bool | None = None
     matches: str | None = None
+    is_: Annotated[bool | None, Field(alias="is", strict=False)] = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @model_validator(mode="after")
     def _one_operator(self) -> FilterRule:
-        given = [op for op in _OPERATORS if getattr(self, "in_" if op == "in" else op) is not None]
+        given = [op for op in _OPERATORS if getattr(self, _ATTRIBUTE.get(op, op)) is not None]
         if len(given) != 1:
             raise ValueError(f"a filter rule needs exactly one of {', '.join(_OPERATORS)} (found {given or 'none'})")
         if self.matches is not None:
@@ -191,7 +275,7 @@ class FilterRule(_Strict):
 
     @property
     def operator(self) -> str:
-        return next(op for op in _OPERATORS if getattr(self, "in_" if op == "in" else op) is not None)
+        return next(op for op in _OPERATORS if getattr(self, _ATTRIBUTE.get(op, op)) is not None)
 
 
 def _check_pattern(pattern: str) -> None:
@@ -287,6 +371,8 @@ class Mapping(_Strict):
                         used.setdefault(col, f"{place}.{name}.template")
         if self.groups.column:
             used.setdefault(self.groups.column, "groups.column")
+        for i, entry in enumerate(self.groups.columns):
+            used.setdefault(entry if isinstance(entry, str) else entry.column, f"groups.columns[{i}]")
         for i, rule in enumerate(self.filter):
             used.setdefault(rule.column, f"filter[{i}].column")
         return used
@@ -334,7 +420,16 @@ def parse_mapping(text: str, name: str = "<mapping>") -> Mapping:
     try:
         return Mapping.model_validate(data)
     except ValidationError as exc:
-        raise MappingError(name, [_describe(err, tree) for err in exc.errors()]) from None
+        raise SchemaError(name, _describe_all(exc.errors(), tree), data) from None
+
+
+class SchemaError(MappingError):
+    """The YAML was read but does not fit the schema; ``data`` is what was read, so the
+    columns it names can still be checked against the export and reported with it."""
+
+    def __init__(self, path: str, problems: list[str], data: dict[str, Any]) -> None:
+        super().__init__(path, problems)
+        self.data = data
 
 
 def _check_shape(text: str, name: str) -> None:
@@ -385,28 +480,71 @@ def _check_duplicate_keys(tree: yaml.Node | None, name: str) -> None:
         raise MappingError(name, sorted(problems, key=lambda p: int(p.split(":")[0].removeprefix("line "))))
 
 
+def _describe_all(errors: list[Any], tree: yaml.Node | None) -> list[str]:
+    """One message per place in the file: a value of the wrong type fails every member of
+    a union, and pydantic reports each by its class name; the user gets one line saying
+    what the key takes."""
+    by_place: dict[str, list[Any]] = {}
+    for err in errors:
+        by_place.setdefault(_where(err), []).append(err)
+    messages: list[str] = []
+    for place_errors in by_place.values():
+        wrong_type = [e for e in place_errors if str(e["msg"]).startswith("Input should be")]
+        if len(wrong_type) > 1:
+            expected = dict.fromkeys(_expected(e) for e in wrong_type)
+            first = wrong_type[0]
+            merged = {**first, "msg": "Input should be " + " or ".join(expected)}
+            place_errors = [merged, *(e for e in place_errors if e not in wrong_type)]
+        messages.extend(_describe(err, tree) for err in place_errors)
+    return messages
+
+
+def _expected(err: Any) -> str:
+    """What pydantic says a value should be, without the model's class name."""
+    text = str(err["msg"]).removeprefix("Input should be ")
+    text = re.sub(r" or instance of \w+", "", text).split(", unable to")[0]
+    return text.replace("a valid dictionary", "a table of keys ({key: value})")
+
+
+def _where(err: Any) -> str:
+    loc = [part for part in err["loc"] if not _is_type_tag(part)]
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or "(top)"
+
+
+def _shown(value: object) -> str:
+    """The offending value, short, or its kind when it is a list or table (a YAML bomb
+    expands to millions of items: never written out)."""
+    if isinstance(value, dict):
+        return "a table of keys"
+    if isinstance(value, list):
+        return "a list"
+    return printable(repr(value), 60)
+
+
 def _describe(err: Any, tree: yaml.Node | None) -> str:
     loc = [part for part in err["loc"] if not _is_type_tag(part)]
-    where = ".".join(str(p) for p in loc) or "(top)"
+    where = _where(err)
     line = _line_of(tree, loc)
     prefix = f"line {line}: " if line else ""
     if err["type"] == "extra_forbidden":
         parent_model = _model_at(loc[:-1])
         options = list(parent_model.model_fields) if parent_model else []
-        options = ["in" if o == "in_" else o for o in options]
+        options = [o.removesuffix("_") for o in options]
         hint = difflib.get_close_matches(str(loc[-1]), options, n=1)
         suggestion = f"; did you mean {hint[0]!r}?" if hint else f"; known keys: {', '.join(options)}"
         return f"{prefix}unknown key {where!r}{suggestion}"
     if err["type"] == "missing":
         return f"{prefix}{where}: required key is missing"
     message = str(err["msg"]).removeprefix("Value error, ")
+    if message.startswith("Input should be"):
+        message = f"Input should be {_expected({'msg': message})}; got {_shown(err.get('input'))}"
     return f"{prefix}{where}: {message}"
 
 
 def _is_type_tag(part: object) -> bool:
     """Pydantic puts union member names in error paths; they are not YAML keys."""
     return isinstance(part, str) and (
-        part in ("str", "int", "bool", "list[str]", "FromColumn", "FromTemplate", "FromValue")
+        part in ("str", "int", "bool", "list[str]", "FromColumn", "FromTemplate", "FromValue", "GroupColumn")
         or part.startswith(("function-", "literal["))
     )
 
@@ -449,15 +587,88 @@ def _line_of(node: yaml.Node | None, loc: list[Any]) -> int | None:
 
 def check_columns(mapping: Mapping, columns: list[str], source: str, mapping_name: str) -> None:
     """Raises MappingError naming every column the mapping reads that the file lacks."""
+    problems = column_problems(mapping.columns_used(), columns, source)
+    if problems:
+        raise MappingError(mapping_name, problems)
+
+
+def column_problems(used: dict[str, str], columns: list[str], source: str) -> list[str]:
+    """A message for each column in ``used`` (column → where the mapping uses it) that
+    ``columns`` lacks, with the closest name the file has."""
     problems = []
-    for column, used_by in mapping.columns_used().items():
+    close = False
+    for column, used_by in used.items():
         if column in columns:
             continue
         hint = difflib.get_close_matches(column, columns, n=1, cutoff=0.6)
+        close = close or bool(hint)
         suggestion = f"did you mean {hint[0]!r}? " if hint else ""
         problems.append(
             f"{used_by}: column {column!r} is not in {source}; {suggestion}"
             f"the file has: {', '.join(map(repr, columns))}"
         )
-    if problems:
-        raise MappingError(mapping_name, problems)
+    if problems and len(problems) == len(used) and not close:
+        problems.append(
+            f"none of the mapping's columns is in {source}: if the column names are not on the row "
+            "found as the header, give their row as source.header_row"
+        )
+    return problems
+
+
+def with_column_problems(
+    error: MappingError, source: str, columns: Callable[[SourceOptions], list[str]]
+) -> MappingError:
+    """``error`` with the columns its mapping names that the export lacks, so one report
+    holds both (a wrong ``mode`` no longer hides a wrong column name until the next try).
+
+    ``columns`` reads the export's header with the mapping's ``source`` options; when the
+    mapping could not be read as YAML, or the export cannot be read, ``error`` is returned
+    alone: the export's own error comes once the mapping is fixed.
+    """
+    if not isinstance(error, SchemaError):
+        return error
+    try:
+        options = SourceOptions.model_validate(error.data.get("source") or {})
+    except ValidationError:
+        options = SourceOptions()
+    try:
+        found = columns(options)
+    except InputError:
+        return error
+    problems = column_problems(_named_columns(error.data), found, source)
+    return MappingError(error.path, [*error.problems, *problems]) if problems else error
+
+
+def _named_columns(data: dict[str, Any]) -> dict[str, str]:
+    """The columns a mapping that failed validation names, where they are well-formed: the
+    keys of :meth:`Mapping.columns_used`, read from the raw YAML."""
+    used: dict[str, str] = {}
+
+    def add(value: object, where: str) -> None:
+        if isinstance(value, str) and value:
+            used.setdefault(value, where)
+
+    fields = data.get("fields")
+    for name, src in fields.items() if isinstance(fields, dict) else []:
+        if isinstance(src, dict) and isinstance(src.get("template"), str):
+            try:
+                for column in FromTemplate(template=src["template"]).columns():
+                    add(column, f"fields.{name}.template")
+            except ValidationError:
+                pass  # reported by the schema
+        elif isinstance(src, dict):
+            add(src.get("column"), f"fields.{name}.column")
+        else:
+            add(src, f"fields.{name}")
+    add(data.get("identity"), "identity")
+    groups = data.get("groups")
+    if isinstance(groups, dict):
+        add(groups.get("column"), "groups.column")
+        entries = groups.get("columns")
+        for i, entry in enumerate(entries if isinstance(entries, list) else []):
+            add(entry.get("column") if isinstance(entry, dict) else entry, f"groups.columns[{i}]")
+    rules = data.get("filter")
+    for i, rule in enumerate(rules if isinstance(rules, list) else []):
+        if isinstance(rule, dict):
+            add(rule.get("column"), f"filter[{i}].column")
+    return used

@@ -261,6 +261,7 @@ def datea_column(values: pd.Series, fmt: str | None) -> pd.Series:
     """:func:`to_datea` over a column; each distinct cell is parsed once."""
     codes, uniques = pd.factorize(values.to_numpy(dtype=object, na_value=""))
     text = pd.Series(uniques, dtype=object).astype(str).str.strip()
+    text = text.mask(text.str.fullmatch(_DATE_PLACEHOLDER), "")
     out = pd.Series(None, index=text.index, dtype=object)
     pending = text != ""
     for candidate in (fmt, "%Y-%m-%d", "%Y-%m-%d %H:%M:%S"):
@@ -272,6 +273,17 @@ def datea_column(values: pd.Series, fmt: str | None) -> pd.Series:
         pending.loc[ok[ok].index] = False
     result = out.to_numpy(dtype=object)[codes] if len(out) else np.full(len(values), None, dtype=object)
     return pd.Series(result, index=values.index, dtype=object)
+
+
+#: What systems write for "no date": 0/0/00, 00/00/0000, 0000-00-00 (with a zero time or not).
+_DATE_PLACEHOLDER = r"0+([/.-]0+)*(\s+0+(:0+)*)?"
+
+
+def empty_dates(values: pd.Series) -> np.ndarray:
+    """True for date cells that hold no date: empty, or a placeholder such as 00/00/0000
+    (read as empty, without a warning per row)."""
+    text = values.fillna("").astype(str).str.strip()
+    return (text.eq("") | text.str.fullmatch(_DATE_PLACEHOLDER)).to_numpy(dtype=bool)
 
 
 def normalize_group(name: str) -> str:

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sms123_sync.errors import MappingError
 from sms123_sync.mapping.desired import DesiredResult, build_desired, require_usable
-from sms123_sync.mapping.model import check_columns, load_mapping
+from sms123_sync.mapping.model import check_columns, load_mapping, with_column_problems
 from sms123_sync.sources import read_source
 
 
 def read_desired(source: Path | str, mapping_path: Path | str) -> DesiredResult:
     """Loads and validates the mapping, reads the export, builds the desired state."""
-    mapping = load_mapping(mapping_path)
+    try:
+        mapping = load_mapping(mapping_path)
+    except MappingError as exc:
+        raise with_column_problems(exc, str(source), lambda options: read_source(source, options).columns) from None
     table = read_source(source, mapping.source)
     check_columns(mapping, table.columns, str(source), str(mapping_path))
     return build_desired(table, mapping)

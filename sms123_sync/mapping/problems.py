@@ -23,6 +23,9 @@ class ProblemCode(StrEnum):
     SHARED_NUMBER = "shared-number"
     BAD_DATE = "bad-date"
     TOO_LONG = "too-long"
+    NOT_A_BOOLEAN = "not-yes-or-no"
+    FILTER_KEEPS_NOTHING = "filter-keeps-nothing"
+    LEFT_OUT_ROWS = "not-data"
 
 
 @dataclass(frozen=True, slots=True)

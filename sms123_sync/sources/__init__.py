@@ -11,6 +11,7 @@ reconciler, the API or the reports.
 """
 
 from sms123_sync.sources.base import (
+    LeftOutRow,
     SourceOptions,
     SourceReader,
     SourceTable,
@@ -27,6 +28,7 @@ register_reader(DelimitedReader())
 register_reader(WorkbookReader())
 
 __all__ = [
+    "LeftOutRow",
     "SourceOptions",
     "SourceReader",
     "SourceTable",

@@ -10,11 +10,12 @@ locations with no other change.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sms123_sync.errors import InputError
 
@@ -27,6 +28,7 @@ class SourceOptions(BaseModel):
     sheet: str | int | None = None
     encoding: str = "auto"
     delimiter: str = "auto"
+    header_row: int | None = Field(default=None, ge=1)  # the row of the column names; found when not given
 
     @field_validator("delimiter")
     @classmethod
@@ -39,12 +41,22 @@ class SourceOptions(BaseModel):
 
 
 @dataclass(frozen=True)
+class LeftOutRow:
+    """A row after the data that holds no record (a report's name, copyright, "Generated
+    By"), left out of the table; the pipeline warns about them once, naming them."""
+
+    row: int  # as the user sees it
+    text: str
+
+
+@dataclass(frozen=True)
 class SourceTable:
     """The cells of one export, as text, with how they were read.
 
     ``frame`` has one text column per header (missing cells are ""); ``row_number``
     turns a record's position into the row the user sees in the original, so every
-    reject and warning can point at it.
+    reject and warning can point at it, wherever the header is (a title and blank
+    rows above it move the first record down).
     """
 
     location: str  # as the user named it, for messages
@@ -52,7 +64,10 @@ class SourceTable:
     encoding: str | None = None
     delimiter: str | None = None
     sheet: str | None = None
-    first_row: int = 2  # the row the user sees for the first record (the header is row 1)
+    first_row: int = 2  # the row the user sees for the first record (header_row + 1)
+    left_out: tuple[LeftOutRow, ...] = ()  # rows after the data that are not records
+    # The row of each record when blank lines between records moved them (else None).
+    rows: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def columns(self) -> list[str]:
@@ -60,7 +75,11 @@ class SourceTable:
 
     def row_number(self, position: int) -> int:
         """The row the user sees for the record at ``position``."""
-        return position + self.first_row
+        return int(self.rows[position]) if self.rows is not None else position + self.first_row
+
+    def row_numbers(self, positions: np.ndarray) -> np.ndarray:
+        """:meth:`row_number` for many positions at once."""
+        return self.rows[positions] if self.rows is not None else positions + self.first_row
 
 
 class SourceReader(Protocol):

@@ -42,15 +42,55 @@ def strip_header(name: str) -> str:
     return strip_invisible(name).strip()
 
 
-def check_header(path: Path, header: list[str]) -> None:
+_UNNAMED = "\x00unnamed column "
+
+#: How many rows above the data a title, a date and blank rows may take before the header.
+HEADER_SEARCH_ROWS = 30
+
+
+def find_header_row(rows: list[list[str]]) -> int:
+    """The index in ``rows`` (the file's first rows, a blank row as []) of the column names.
+
+    A title, an export date or blank rows above the header fill one or two cells, where
+    the header names every column: the header is the first row that fills at least half
+    as many cells as the fullest of these rows. A file whose first row is its header
+    keeps it, since no data row fills more cells than a header that names them all.
+    """
+    filled = [sum(1 for cell in row if cell.strip()) for row in rows[:HEADER_SEARCH_ROWS]]
+    widest = max(filled, default=0)
+    if widest == 0:
+        return 0
+    return next(i for i, count in enumerate(filled) if 2 * count >= widest)
+
+
+def placeholder_names(header: list[str]) -> list[str]:
+    """``header`` with a unique stand-in for each column without a name (a separator at
+    the end of every line, as Dolibarr writes, or an empty header cell), so the reader
+    can take its cells and :func:`drop_unnamed` can check they are empty."""
+    return [name or f"{_UNNAMED}{i}" for i, name in enumerate(header, start=1)]
+
+
+def drop_unnamed(path: Path, frame: pd.DataFrame, row: int) -> pd.DataFrame:
+    """``frame`` without its unnamed columns, which must hold no data (else an InputError)."""
+    unnamed = [c for c in frame.columns if str(c).startswith(_UNNAMED)]
+    for column in unnamed:
+        cells = frame[column].fillna("").astype(str).str.strip()
+        if (cells != "").any():
+            number = str(column).removeprefix(_UNNAMED)
+            raise InputError(
+                f"{path}: row {row}, column {number} has no name but holds data; every column with data needs a header"
+            )
+    return frame.drop(columns=unnamed) if unnamed else frame
+
+
+def check_header(path: Path, header: list[str], row: int = 1) -> None:
+    """Refuses a header without names, or naming a column twice; ``row`` as the user sees it."""
     if not header or all(not h for h in header):
-        raise InputError(f"{path}: the first row must hold the column names")
+        raise InputError(f"{path}: row {row} must hold the column names (or set source.header_row in the mapping)")
     seen: set[str] = set()
-    for i, name in enumerate(header, start=1):
-        if not name:
-            raise InputError(f"{path}: row 1, column {i} has no name; every column needs a header")
-        if name in seen:
-            raise InputError(f"{path}: row 1: the column name {printable(name)!r} appears twice; rename one")
+    for name in header:
+        if name and name in seen:
+            raise InputError(f"{path}: row {row}: the column name {printable(name)!r} appears twice; rename one")
         seen.add(name)
 
 

@@ -17,7 +17,16 @@ import pandas as pd
 
 from sms123_sync.errors import InputError
 from sms123_sync.sources.base import SourceOptions, SourceTable
-from sms123_sync.sources.files import check_header, file_fingerprint, require_file, strip_header
+from sms123_sync.sources.files import (
+    HEADER_SEARCH_ROWS,
+    check_header,
+    drop_unnamed,
+    file_fingerprint,
+    find_header_row,
+    placeholder_names,
+    require_file,
+    strip_header,
+)
 from sms123_sync.text import printable
 
 _EXCEL = {".xlsx", ".xlsm", ".xls", ".ods"}
@@ -57,7 +66,7 @@ def _read_excel(path: Path, options: SourceOptions) -> SourceTable:
     check_unzipped_size(path)
     sheet = options.sheet if options.sheet is not None else 0
     try:
-        frame = pd.read_excel(path, sheet_name=sheet, engine="calamine", dtype=object, header=0)
+        cells = pd.read_excel(path, sheet_name=sheet, engine="calamine", dtype=object, header=None)
     except ValueError as exc:
         names = ", ".join(map(printable, _sheet_names(path)))
         raise InputError(
@@ -65,12 +74,20 @@ def _read_excel(path: Path, options: SourceOptions) -> SourceTable:
         ) from None
     except Exception as exc:  # calamine raises its own types for broken files
         raise InputError(f"{path}: cannot read as an Excel workbook: {printable(str(exc), 300)}") from None
-    header = [strip_header(str(c)) for c in frame.columns]
-    check_header(path, [h if not h.startswith("Unnamed:") else "" for h in header])
-    frame.columns = header
-    text = pd.DataFrame({col: frame[col].map(_excel_text) for col in header}, index=frame.index)
+    top = [[_excel_text(v) for v in row] for row in cells.head(HEADER_SEARCH_ROWS).itertuples(index=False)]
+    at = options.header_row - 1 if options.header_row is not None else find_header_row(top)
+    if not len(cells):
+        check_header(path, [])
+    if at >= len(cells):
+        raise InputError(f"{path}: source.header_row is {at + 1}, but the sheet ends at row {len(cells)}")
+    header = _numbered_repeats([strip_header(_header_text(v)) for v in cells.iloc[at]])
+    check_header(path, header, at + 1)
+    columns = placeholder_names(header)
+    frame = cells.iloc[at + 1 :].set_axis(columns, axis=1).reset_index(drop=True)
+    text = pd.DataFrame({col: frame[col].map(_excel_text) for col in columns}, index=frame.index)
+    text = drop_unnamed(path, text, at + 1)
     sheet_name = sheet if isinstance(sheet, str) else _sheet_names(path)[sheet]
-    return SourceTable(str(path), text.astype(pd.StringDtype("pyarrow")), sheet=sheet_name)
+    return SourceTable(str(path), text.astype(pd.StringDtype("pyarrow")), sheet=sheet_name, first_row=at + 2)
 
 
 def check_unzipped_size(path: Path) -> None:
@@ -150,6 +167,31 @@ def _sheet_names(path: Path) -> list[str]:
     from python_calamine import CalamineWorkbook
 
     return list(CalamineWorkbook.from_path(str(path)).sheet_names)
+
+
+def _numbered_repeats(header: list[str]) -> list[str]:
+    """A name given twice becomes ``Nom``, ``Nom.1``, as pandas has always read workbooks:
+    mappings written for such a file keep working."""
+    seen: set[str] = set()
+    named = []
+    for name in header:
+        base, count = name, 0
+        while name and name in seen:
+            count += 1
+            name = f"{base}.{count}"
+        seen.add(name)
+        named.append(name)
+    return named
+
+
+def _header_text(value: object) -> str:
+    """A header cell as the column name the mapping uses: as pandas has always named
+    them (a date or TRUE header keeps its Python spelling, so no mapping changes)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _excel_text(value: object) -> str:
