@@ -25,12 +25,20 @@ from sms123_sync.contact import FIELD_MAX_LENGTH, FIELD_NAMES
 from sms123_sync.errors import InputError
 from sms123_sync.mapping.model import FilterRule, FromColumn, FromTemplate, FromValue, Mapping
 from sms123_sync.mapping.normalize import (
+    CHOSEN,
+    INVALID,
+    NO_NOTE,
+    REFUSED,
+    TYPE_LABELS,
+    choose_in_cell,
     clean_text_array,
     datea_column,
     normalize_group,
-    normalize_phones,
     normalize_text,
+    phone_choices,
+    read_phone_cell,
     text_array,
+    why_invalid,
 )
 from sms123_sync.mapping.problems import Problem, ProblemCode
 from sms123_sync.sources import SourceTable
@@ -212,6 +220,104 @@ def _split_groups(cell: str, mapping: Mapping) -> tuple[tuple[str, ...], str | N
     return tuple(dict.fromkeys(normalize_group(n) for n in names if n)), None
 
 
+@dataclass(frozen=True)
+class _Phones:
+    """Each row's number, chosen among the phone columns, and the problems met doing so."""
+
+    digits: pd.Series  # the chosen number, or None
+    kinds: pd.Series
+    refused: pd.Series  # a rejected row's number of a refused type (kept out of deletions), or None
+    bad: np.ndarray
+    rejects: list[Problem]
+    warnings: list[Problem]
+
+
+def _choose_phones(sub: pd.DataFrame, mapping: Mapping, rows: np.ndarray) -> _Phones:
+    """The first number of an accepted type, in column order then in the order a cell lists
+    them; a row with none is a reject that says why (``landline``, ``invalid-phone``,
+    ``missing-value``). Column work is vectorised; Python runs per problem row only."""
+    columns = mapping.fields.phone_columns
+    region, types = mapping.phone.region, mapping.phone.accepted
+    raw = [text_array(sub[column]) for column in columns]
+    found = [phone_choices(values, region, types) for values in raw]
+    n = len(sub)
+    status = np.stack([f.status for f in found]) if n else np.zeros((len(columns), 0), dtype=np.int8)
+    chosen = status == CHOSEN
+    has = chosen.any(axis=0)
+    source = chosen.argmax(axis=0)  # the preferred column that gave the number
+    digits, kinds = found[-1].digits, found[-1].kinds
+    for f in reversed(found[:-1]):
+        ok = pa.array(f.status == CHOSEN)
+        digits, kinds = pc.if_else(ok, f.digits, digits), pc.if_else(ok, f.kinds, kinds)
+    # Each row without a number is reported at one column: its first refused number, else its
+    # first invalid cell, else the first column (all empty). Cells are gathered per column
+    # in one take, not one Arrow scalar per row.
+    missing = np.flatnonzero(~has)
+    refused_rows = (status[:, missing] == REFUSED).any(axis=0)
+    invalid_rows = (status[:, missing] == INVALID).any(axis=0)
+    at = np.where(
+        refused_rows,
+        (status[:, missing] == REFUSED).argmax(axis=0),
+        np.where(invalid_rows, (status[:, missing] == INVALID).argmax(axis=0), 0),
+    )
+    cell: list[str | None] = [None] * len(missing)
+    first: list[str | None] = [None] * len(missing)
+    kind: list[str | None] = [None] * len(missing)
+    for j in np.unique(at):
+        where = np.flatnonzero(at == j)
+        taken = pa.array(missing[where])
+        for out, array in ((cell, raw[j]), (first, found[j].first), (kind, found[j].first_kinds)):
+            for slot, value in zip(where.tolist(), array.take(taken).to_pylist(), strict=True):
+                out[slot] = value
+    refused = np.full(n, None, dtype=object)
+    refused[missing[refused_rows]] = np.array(first, dtype=object)[refused_rows]
+
+    rejects: list[Problem] = []
+    warnings: list[Problem] = []
+    wanted = ", ".join(sorted(types))
+    for k, i in enumerate(missing):
+        row, column, value = int(rows[i]), columns[int(at[k])], cell[k] or ""
+        if refused_rows[k]:
+            label = TYPE_LABELS.get(kind[k] or "", kind[k] or "")
+            message = (
+                f"{first[k]} is {label}, which cannot receive SMS (the mapping accepts: {wanted}); put the person's "
+                f"mobile in the CRM, or add {kind[k]} to phone.types for voice campaigns"
+            )
+            rejects.append(Problem(ProblemCode.LANDLINE, row, column, value, message))
+        elif invalid_rows[k]:
+            rejects.append(Problem(ProblemCode.INVALID_PHONE, row, column, value, why_invalid(value, region)))
+        else:
+            message = "the phone number is empty" if len(columns) == 1 else "every phone column is empty"
+            rejects.append(Problem(ProblemCode.MISSING_VALUE, row, column, "", message))
+    notes = np.zeros(n, dtype=np.int8)
+    for j, f in enumerate(found):
+        notes[source == j] = f.note[source == j]
+    for i in np.flatnonzero(has & (notes != NO_NOTE)):
+        warnings.append(
+            _cell_warning(columns[int(source[i])], raw[int(source[i])][int(i)].as_py(), int(rows[i]), mapping)
+        )
+    return _Phones(digits.to_pandas(), kinds.to_pandas(), pd.Series(refused, dtype=object), ~has, rejects, warnings)
+
+
+def _cell_warning(column: str, value: str, row: int, mapping: Mapping) -> Problem:
+    """The warning of a cell that gave a number but held more: other numbers, or text."""
+    region, types = mapping.phone.region, mapping.phone.accepted
+    choice = choose_in_cell(value, region, types)
+    cell = read_phone_cell(value, region)
+    kept = choice.chosen.digits if choice.chosen else ""
+    others = [p for p in cell.numbers if p.digits != kept]
+    extra = [p.digits for p in others if p.kind in types]
+    if extra:
+        message = (
+            f"the cell holds {len(extra) + 1} numbers: {kept} is synced, {', '.join(extra)} not "
+            "(one contact per row); give the other person a row of their own"
+        )
+        return Problem(ProblemCode.EXTRA_PHONE, row, column, value, message)
+    ignored = "".join(f", {p.digits} ({TYPE_LABELS.get(p.kind, p.kind)})" for p in others)
+    message = f"kept {kept} and ignored the rest of the cell{ignored}; tidy the cell in the CRM to silence this"
+    return Problem(ProblemCode.PHONE_TEXT, row, column, value, message)
+
+
 def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
     """Turns the export into the desired state, rejects and warnings."""
     frame = table.frame.reset_index(drop=True)
@@ -224,18 +330,11 @@ def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
     bad = np.zeros(len(sub), dtype=bool)
 
     phone_col = mapping.fields.phone_column
-    raw_phone = text_array(sub[phone_col])
-    digits_arr, kinds_arr = normalize_phones(raw_phone, mapping.phone.region)
-    digits = digits_arr.to_pandas()
-    kinds = kinds_arr.to_pandas()
-    for i in np.flatnonzero(digits.isna().to_numpy()):
-        value = raw_phone[int(i)].as_py()
-        if value.strip():
-            message = f"not a valid phone number for region {mapping.phone.region}; fix the number in the CRM"
-            rejects.append(Problem(ProblemCode.INVALID_PHONE, int(rows[i]), phone_col, value, message))
-        else:
-            rejects.append(Problem(ProblemCode.MISSING_VALUE, int(rows[i]), phone_col, "", "the phone number is empty"))
-        bad[i] = True
+    phones = _choose_phones(sub, mapping, rows)
+    digits, kinds = phones.digits, phones.kinds
+    rejects.extend(phones.rejects)
+    warnings.extend(phones.warnings)
+    bad |= phones.bad
 
     if mapping.identity:
         identity = clean_text_array(text_array(sub[mapping.identity])).to_pandas()
@@ -279,6 +378,9 @@ def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
             warnings.append(Problem(ProblemCode.TOO_LONG, int(rows[i]), name, _cell(values[name], i), message))
 
     protected = set(keys[bad & keys.notna().to_numpy()].astype(str)) | set(digits[bad & digits.notna().to_numpy()])
+    # A refused number (a landline the first release synced) is not deleted from the account
+    # either: a rejected row never deletes, and the user decides what to do with those contacts.
+    protected |= set(phones.refused[bad & phones.refused.notna().to_numpy()])
     protected.discard("")
 
     good = ~bad
