@@ -179,7 +179,12 @@ def _explicit_country(number: phonenumbers.PhoneNumber) -> bool:
 @lru_cache(maxsize=65536)
 def why_invalid(raw: str, region: str) -> str:
     """What a reject says about a cell that holds no valid number: the user's next step."""
-    number = _parse(raw, region)
+    digits = "".join(c for c in raw if c.isdigit())
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    code = str(meta.country_code) if meta is not None else ""
+    # Most rejects show no country code at all: skip parsing them a second time.
+    written_code = "+" in raw or digits.startswith("00") or (code and digits.startswith(code))
+    number = _parse(raw, region) if written_code else None
     if number is not None and _explicit_country(number):
         where = phonenumbers.region_code_for_country_code(number.country_code or 0)
         where = _REGION_NAMES.get(where, where)
@@ -294,6 +299,8 @@ _CLEAN_CELL = re.compile(r"[\d\s.\-/()+\u00a0]*|\d+\.0+")
 _NUMBER_BREAK = re.compile(r":::|[;,|\n\r\t]|\s[/-]\s|\s(?:ou|or|et|and)\s", re.IGNORECASE)
 # A run of a number's characters: digits with the separators people put between them.
 _NUMBER_RUN = re.compile(r"\+?\d[\d\s.\-/()\u00a0]*\d")
+# No valid number, country code included, has fewer digits (Niue's are +683 and four).
+_FEWEST_DIGITS = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,6 +332,8 @@ def read_phone_cell(raw: str, region: str = "FR") -> CellPhones:
     found = [whole] if whole is not None else []
     for piece in _NUMBER_BREAK.split(text):
         for run in _NUMBER_RUN.findall(piece):
+            if sum(c.isdigit() for c in run) < _FEWEST_DIGITS:
+                continue  # "poste 214", "ext. 204": no number is that short; spare libphonenumber
             phone = normalize_phone(run, region)
             parts = [phone] if phone else [normalize_phone(part, region) for part in run.split("/")]
             found.extend(p for p in parts if p is not None)
