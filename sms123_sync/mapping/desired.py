@@ -275,16 +275,19 @@ def _choose_phones(sub: pd.DataFrame, mapping: Mapping, rows: np.ndarray) -> _Ph
     rejects: list[Problem] = []
     warnings: list[Problem] = []
     wanted = ", ".join(sorted(types))
-    for k, i in enumerate(missing):
-        row, column, value = int(rows[i]), columns[int(at[k])], cell[k] or ""
-        if refused_rows[k]:
+    # Python lists: indexing NumPy arrays element by element costs more than the Problems.
+    row_numbers, at_list = rows[missing].tolist(), at.tolist()
+    is_refused, is_invalid = refused_rows.tolist(), invalid_rows.tolist()
+    for k, row in enumerate(row_numbers):
+        column, value = columns[at_list[k]], cell[k] or ""
+        if is_refused[k]:
             label = TYPE_LABELS.get(kind[k] or "", kind[k] or "")
             message = (
                 f"{first[k]} is {label}, which cannot receive SMS (the mapping accepts: {wanted}); put the person's "
                 f"mobile in the CRM, or add {kind[k]} to phone.types for voice campaigns"
             )
             rejects.append(Problem(ProblemCode.LANDLINE, row, column, value, message))
-        elif invalid_rows[k]:
+        elif is_invalid[k]:
             rejects.append(Problem(ProblemCode.INVALID_PHONE, row, column, value, why_invalid(value, region)))
         else:
             message = "the phone number is empty" if len(columns) == 1 else "every phone column is empty"

@@ -171,6 +171,15 @@ def _parse(raw: str, region: str) -> phonenumbers.PhoneNumber | None:
         return None
 
 
+_PY_NON_DIGITS = re.compile(r"\D")
+
+
+@lru_cache(maxsize=32)
+def _country_code(region: str) -> str:
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    return str(meta.country_code) if meta is not None else ""
+
+
 def _explicit_country(number: phonenumbers.PhoneNumber) -> bool:
     """Whether the text carried a country code (+33, 0033, 33…) rather than the region's."""
     return number.country_code_source != phonenumbers.CountryCodeSource.FROM_DEFAULT_COUNTRY
@@ -179,9 +188,8 @@ def _explicit_country(number: phonenumbers.PhoneNumber) -> bool:
 @lru_cache(maxsize=65536)
 def why_invalid(raw: str, region: str) -> str:
     """What a reject says about a cell that holds no valid number: the user's next step."""
-    digits = "".join(c for c in raw if c.isdigit())
-    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
-    code = str(meta.country_code) if meta is not None else ""
+    digits = _PY_NON_DIGITS.sub("", raw)
+    code = _country_code(region)
     # Most rejects show no country code at all: skip parsing them a second time.
     written_code = "+" in raw or digits.startswith("00") or (code and digits.startswith(code))
     number = _parse(raw, region) if written_code else None
@@ -295,6 +303,8 @@ def _normalize_exactly(values: pa.Array, region: str) -> tuple[pa.Array, pa.Arra
 # A cell that holds nothing but one number's characters: the first wave's cells, read
 # exactly as before and without a warning.
 _CLEAN_CELL = re.compile(r"[\d\s.\-/()+\u00a0]*|\d+\.0+")
+# What can part two numbers in a cell of number characters only ("06 … / 07 …").
+_CLEAN_BREAK = re.compile(r"[/\-\n\r\t]")
 # Between two numbers of one cell: Google's multi-value mark, list punctuation, "ou"/"or".
 _NUMBER_BREAK = re.compile(r":::|[;,|\n\r\t]|\s[/-]\s|\s(?:ou|or|et|and)\s", re.IGNORECASE)
 # A run of a number's characters: digits with the separators people put between them.
@@ -312,7 +322,6 @@ class CellPhones:
     clean: bool
 
 
-@lru_cache(maxsize=65536)
 def read_phone_cell(raw: str, region: str = "FR") -> CellPhones:
     """The numbers in a cell as people type it.
 
@@ -329,6 +338,8 @@ def read_phone_cell(raw: str, region: str = "FR") -> CellPhones:
     clean = _CLEAN_CELL.fullmatch(text) is not None
     if clean and whole is not None:
         return CellPhones((whole,), True)
+    if clean and not _CLEAN_BREAK.search(text):
+        return CellPhones((), True)  # one run of digits, already tried whole: invalid
     found = [whole] if whole is not None else []
     for piece in _NUMBER_BREAK.split(text):
         for run in _NUMBER_RUN.findall(piece):
