@@ -337,3 +337,27 @@ def test_many_rejects_take_one_libphonenumber_call_per_distinct_value() -> None:
     found = phone_choices(values, "FR", frozenset({"mobile"}))
     assert choose_in_cell.cache_info().misses == 3  # the landline is settled by the fast path
     assert found.digits.null_count == len(values)
+
+
+@pytest.mark.parametrize("identity", ["", "identity: Id\n"])
+def test_landlines_synced_before_are_not_deleted_after_the_upgrade(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox, identity: str
+) -> None:
+    # The first release synced landlines; a mapping that kept them (types: [mobile, fixed_line])
+    # gives that account. With the new default they become rejects, and rejects never delete.
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path, "in.csv", "Id;Tel;Nom;G\n1;0612345601;Martin;A\n2;01 45 67 89 02;Durand;A\n")
+    mapping = identity + "fields: {numero: Tel, nom: Nom}\ngroups: {column: G}\n"
+    args = ["sync", "in.csv", "-m", "m.yaml", "--state", "state.sqlite", "--yes"]
+    args += ["--base-url", sandbox.url, "--user", CREDS.user, "--api-key", CREDS.api_key]
+    _write(tmp_path, "m.yaml", "phone: {types: [mobile, fixed_line]}\n" + mapping)
+    before = CliRunner().invoke(cli, args)
+    assert before.exit_code == 0, before.output
+    assert sorted(n for _, n in sandbox.store.memberships()) == ["33145678902", "33612345601"]
+    _write(tmp_path, "m.yaml", mapping)
+    after = CliRunner().invoke(cli, args)
+    assert after.exit_code == 0, after.output
+    assert "nothing to do" in after.output  # no delete planned for the rejected landline
+    validated = CliRunner().invoke(cli, ["validate", "in.csv", "-m", "m.yaml"])
+    assert validated.exit_code == 0 and "landline" in validated.output and "row 3" in validated.output
+    assert sorted(n for _, n in sandbox.store.memberships()) == ["33145678902", "33612345601"]
