@@ -299,3 +299,32 @@ def test_shared_numbers_through_changes_on_the_sandbox(tmp_path: Path, sandbox: 
         ("Atelier", "33698765432"): "Paul",
     }
     assert night(changed, "n4.csv") == {}
+
+
+def test_each_person_may_have_several_phone_columns_and_an_opt_out_removes_both(tmp_path: Path) -> None:
+    # Several people per row meet several phone columns per person: the mother's home
+    # line comes first but her mobile is chosen; the father has only an "idem".
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "identity: Id\n"
+        "contacts:\n"
+        '  - {numero: {columns: ["Tél. mère", "Portable mère"]}, prenom: "Prénom mère"}\n'
+        '  - {numero: {columns: ["Portable père"]}, prenom: "Prénom père"}\n'
+        "groups: {column: Classe}\n"
+        "filter: [{column: SMS, is: true}]\n",
+        encoding="utf-8",
+    )
+    export = tmp_path / "liste.csv"
+    export.write_text(
+        "Id;Classe;Tél. mère;Portable mère;Prénom mère;Portable père;Prénom père;SMS\n"
+        "1;CP;01 42 00 00 01;06 11 22 33 44;Anne;idem;Marc;Oui\n"
+        "2;CE1;;06 55 66 77 88;Lise;07 56 12 34 56;Paul;Non\n",
+        encoding="utf-8",
+    )
+    result = read_desired(export, mapping)
+    contacts = result.state.contacts.set_index("key")
+    assert contacts.loc["1/Tél. mère", "numero"] == "33611223344"
+    assert "1/Portable père" not in contacts.index  # "idem": no contact of his own, no reject
+    assert result.rejects == []
+    # Row 2 said no to SMS: both parents' keys are explained removals for the guard.
+    assert result.state.filtered_out == frozenset({"2/Tél. mère", "2/Portable père"})

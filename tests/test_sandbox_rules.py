@@ -82,7 +82,8 @@ def test_numbers_the_sandbox_refuses(raw: str) -> None:
         "+33612345678",
         "0033751234567",
         "+330612345678",
-        "33692123456",
+        # "33692123456" is left out: the API files it under La Réunion, the client refuses
+        # it (issue 10, point 9: a written country code is never changed; test_real_phones).
         "0692123456",
         "0639401234",
         "0690001234",

@@ -42,13 +42,21 @@ from sms123_sync.mapping.model import (
     Mapping,
 )
 from sms123_sync.mapping.normalize import (
+    CHOSEN,
+    INVALID,
+    NO_NOTE,
+    REFUSED,
+    TYPE_LABELS,
+    choose_in_cell,
     clean_text_array,
     datea_column,
     empty_dates,
     normalize_group,
-    normalize_phones,
     normalize_text,
+    phone_choices,
+    read_phone_cell,
     text_array,
+    why_invalid,
 )
 from sms123_sync.mapping.problems import Problem, ProblemCode
 from sms123_sync.sources import SourceTable
@@ -356,6 +364,119 @@ def _row_groups(sub: pd.DataFrame, mapping: Mapping) -> _RowGroups:
     return _RowGroups(codes.reshape(-1), parsed, cells, ", ".join(s.column for s in sources))
 
 
+@dataclass(frozen=True)
+class _Phones:
+    """One person's number per kept row, chosen among their phone columns, and the
+    problems met doing so."""
+
+    digits: pd.Series  # the chosen number, or None
+    kinds: pd.Series
+    refused: pd.Series  # a rejected row's number of a refused type (kept out of deletions), or None
+    bad: np.ndarray  # rejected: a reject names the cell
+    absent: np.ndarray  # no contact of this person in this row, and no reject (several people only)
+    rejects: list[Problem]
+    warnings: list[Problem]
+
+
+def _choose_phones(sub: pd.DataFrame, person: Fields, mapping: Mapping, rows: np.ndarray, *, several: bool) -> _Phones:
+    """The first number of an accepted type, in column order then in the order a cell lists
+    them; a row with none is a reject that says why (``landline``, ``invalid-phone``,
+    ``missing-value``). Column work is vectorised; Python runs per problem row only.
+
+    With several people per row, a person whose cells are empty or say "same as before"
+    (``idem``) has no contact of their own and no reject: :func:`build_desired` rejects
+    the row only when nobody in it has a number.
+    """
+    columns = person.phone_columns
+    region, types = mapping.phone.region, mapping.phone.accepted
+    raw = [text_array(sub[column]) for column in columns]
+    found = [phone_choices(values, region, types) for values in raw]
+    n = len(sub)
+    status = np.stack([f.status for f in found]) if n else np.zeros((len(columns), 0), dtype=np.int8)
+    chosen = status == CHOSEN
+    has = chosen.any(axis=0)
+    source = chosen.argmax(axis=0)  # the preferred column that gave the number
+    digits, kinds = found[-1].digits, found[-1].kinds
+    for f in reversed(found[:-1]):
+        ok = pa.array(f.status == CHOSEN)
+        digits, kinds = pc.if_else(ok, f.digits, digits), pc.if_else(ok, f.kinds, kinds)
+    # Each row without a number is reported at one column: its first refused number, else its
+    # first invalid cell, else the first column (all empty). Cells are gathered per column
+    # in one take, not one Arrow scalar per row.
+    missing = np.flatnonzero(~has)
+    refused_rows = (status[:, missing] == REFUSED).any(axis=0)
+    invalid_rows = (status[:, missing] == INVALID).any(axis=0)
+    at = np.where(
+        refused_rows,
+        (status[:, missing] == REFUSED).argmax(axis=0),
+        np.where(invalid_rows, (status[:, missing] == INVALID).argmax(axis=0), 0),
+    )
+    cell: list[str | None] = [None] * len(missing)
+    first: list[str | None] = [None] * len(missing)
+    kind: list[str | None] = [None] * len(missing)
+    for j in np.unique(at):
+        where = np.flatnonzero(at == j)
+        taken = pa.array(missing[where])
+        for out, array in ((cell, raw[j]), (first, found[j].first), (kind, found[j].first_kinds)):
+            for slot, value in zip(where.tolist(), array.take(taken).to_pylist(), strict=True):
+                out[slot] = value
+    refused = np.full(n, None, dtype=object)
+    refused[missing[refused_rows]] = np.array(first, dtype=object)[refused_rows]
+
+    rejects: list[Problem] = []
+    warnings: list[Problem] = []
+    absent = np.zeros(n, dtype=bool)
+    bad = ~has
+    wanted = ", ".join(sorted(types))
+    # Python lists: indexing NumPy arrays element by element costs more than the Problems.
+    row_numbers, at_list = rows[missing].tolist(), at.tolist()
+    is_refused, is_invalid = refused_rows.tolist(), invalid_rows.tolist()
+    for k, row in enumerate(row_numbers):
+        column, value = columns[at_list[k]], cell[k] or ""
+        if several and not is_refused[k] and (not value.strip() or same_as_before(value)):
+            absent[missing[k]], bad[missing[k]] = True, False
+        elif is_refused[k]:
+            label = TYPE_LABELS.get(kind[k] or "", kind[k] or "")
+            message = (
+                f"{first[k]} is {label}, which cannot receive SMS (the mapping accepts: {wanted}); put the person's "
+                f"mobile in the CRM, or add {kind[k]} to phone.types for voice campaigns"
+            )
+            rejects.append(Problem(ProblemCode.LANDLINE, row, column, value, message))
+        elif is_invalid[k]:
+            rejects.append(Problem(ProblemCode.INVALID_PHONE, row, column, value, why_invalid(value, region)))
+        else:
+            message = "the phone number is empty" if len(columns) == 1 else "every phone column is empty"
+            rejects.append(Problem(ProblemCode.MISSING_VALUE, row, column, "", message))
+    notes = np.zeros(n, dtype=np.int8)
+    for j, f in enumerate(found):
+        notes[source == j] = f.note[source == j]
+    for i in np.flatnonzero(has & (notes != NO_NOTE)):
+        warnings.append(
+            _cell_warning(columns[int(source[i])], raw[int(source[i])][int(i)].as_py(), int(rows[i]), mapping)
+        )
+    refused_numbers = pd.Series(refused, dtype=object)
+    return _Phones(digits.to_pandas(), kinds.to_pandas(), refused_numbers, bad, absent, rejects, warnings)
+
+
+def _cell_warning(column: str, value: str, row: int, mapping: Mapping) -> Problem:
+    """The warning of a cell that gave a number but held more: other numbers, or text."""
+    region, types = mapping.phone.region, mapping.phone.accepted
+    choice = choose_in_cell(value, region, types)
+    cell = read_phone_cell(value, region)
+    kept = choice.chosen.digits if choice.chosen else ""
+    others = [p for p in cell.numbers if p.digits != kept]
+    extra = [p.digits for p in others if p.kind in types]
+    if extra:
+        message = (
+            f"the cell holds {len(extra) + 1} numbers: {kept} is synced, {', '.join(extra)} not "
+            "(one contact per row); give the other person a row of their own"
+        )
+        return Problem(ProblemCode.EXTRA_PHONE, row, column, value, message)
+    ignored = "".join(f", {p.digits} ({TYPE_LABELS.get(p.kind, p.kind)})" for p in others)
+    message = f"kept {kept} and ignored the rest of the cell{ignored}; tidy the cell in the CRM to silence this"
+    return Problem(ProblemCode.PHONE_TEXT, row, column, value, message)
+
+
 def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
     """Turns the export into the desired state, rejects and warnings.
 
@@ -373,7 +494,8 @@ def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
     rows = table.row_numbers(np.flatnonzero(keep))
     warnings: list[Problem] = [*_left_out_warnings(table), *_filter_warnings(frame, mapping.filter, outcome, table)]
 
-    verdicts, digits, kinds = _judge_phones(sub, people, mapping.phone.region, rows)
+    verdicts, digits, kinds, refused, phone_warnings = _judge_phones(sub, people, mapping, rows)
+    warnings.extend(phone_warnings)
     if len(people) > 1:
         warnings.extend(_same_number_in_row(digits, verdicts, people, rows))
         _reject_rows_without_phone(verdicts, people, rows)
@@ -387,6 +509,9 @@ def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
 
     bad = verdicts.bad
     protected = set(keys[bad & keys.notna().to_numpy()].astype(str)) | set(digits[bad & digits.notna().to_numpy()])
+    # A refused number (a landline the first release synced) is not deleted from the account
+    # either: a rejected row never deletes, and the user decides what to do with those contacts.
+    protected |= set(refused[bad & refused.notna().to_numpy()])
     protected.discard("")
 
     n, k = len(sub), len(people)
@@ -450,9 +575,11 @@ def _filtered_keys(frame: pd.DataFrame, mapping: Mapping, dropped: np.ndarray) -
         identities = [i for i in clean_text_array(text_array(rows[mapping.identity])).to_pylist() if i]
         keys.update(identities if len(people) == 1 else (f"{i}/{p.phone_column}" for i in identities for p in people))
     else:
+        dropped_rows = rows.reset_index(drop=True)
+        positions = np.zeros(len(dropped_rows), dtype=np.int64)  # only for messages, not kept here
         for person in people:
-            numbers, _ = normalize_phones(text_array(rows[person.phone_column]), mapping.phone.region)
-            keys.update(k for k in numbers.to_pylist() if k)
+            chosen = _choose_phones(dropped_rows, person, mapping, positions, several=True)
+            keys.update(str(k) for k in chosen.digits.dropna().tolist() if k)
     return frozenset(keys)
 
 
@@ -485,21 +612,24 @@ class _Verdicts:
 
 
 def _judge_phones(
-    sub: pd.DataFrame, people: list[Fields], region: str, rows: np.ndarray
-) -> tuple[_Verdicts, pd.Series, pd.Series]:
-    """Every person's number (digits, kinds), rejecting or leaving out the unusable ones."""
-    phones = [_phones(sub, person, region, rows, several=len(people) > 1) for person in people]
+    sub: pd.DataFrame, people: list[Fields], mapping: Mapping, rows: np.ndarray
+) -> tuple[_Verdicts, pd.Series, pd.Series, pd.Series, list[Problem]]:
+    """Every person's number (digits, kinds, a refused number), rejecting or leaving out
+    the unusable ones, and the warnings of cells that held more than a number."""
+    phones = [_choose_phones(sub, person, mapping, rows, several=len(people) > 1) for person in people]
     verdicts = _Verdicts(
         len(sub),
         np.concatenate([p.bad for p in phones]),
         np.concatenate([p.absent for p in phones]),
         [problem for p in phones for problem in p.rejects],
     )
+    warnings = [problem for p in phones for problem in p.warnings]
     if len(phones) == 1:
-        return verdicts, phones[0].digits, phones[0].kinds
+        return verdicts, phones[0].digits, phones[0].kinds, phones[0].refused, warnings
     digits = pd.concat([p.digits for p in phones], ignore_index=True)
     kinds = pd.concat([p.kinds for p in phones], ignore_index=True)
-    return verdicts, digits, kinds
+    refused = pd.concat([p.refused for p in phones], ignore_index=True)
+    return verdicts, digits, kinds, refused, warnings
 
 
 def _reject_rows_without_phone(verdicts: _Verdicts, people: list[Fields], rows: np.ndarray) -> None:
@@ -552,46 +682,6 @@ def _judge_groups(
             problem = Problem(ProblemCode.NO_GROUP, int(rows[i]), group_col, _cell(cells, i), message)
         verdicts.reject_row(i, problem)
     return codes, parsed
-
-
-@dataclass(frozen=True)
-class _Phones:
-    """One person's phone per kept row: digits (None when unusable), kinds, and why not."""
-
-    digits: pd.Series
-    kinds: pd.Series
-    bad: np.ndarray  # rejected: a reject names the cell
-    absent: np.ndarray  # no contact of this person in this row, and no reject (several people only)
-    rejects: list[Problem]
-
-
-def _phones(sub: pd.DataFrame, person: Fields, region: str, rows: np.ndarray, *, several: bool) -> _Phones:
-    """Normalises a person's phone column; a row of several people may leave one out.
-
-    With one person per row, an empty cell is a reject, as the row makes no contact.
-    With several, an empty cell or "idem" only means that person has no phone of their
-    own; :func:`build_desired` rejects the row when nobody in it has one.
-    """
-    column = person.phone_column
-    raw_phone = text_array(sub[column])
-    digits_arr, kinds_arr = normalize_phones(raw_phone, region)
-    digits = digits_arr.to_pandas()
-    kinds = kinds_arr.to_pandas()
-    bad = np.zeros(len(sub), dtype=bool)
-    absent = np.zeros(len(sub), dtype=bool)
-    rejects: list[Problem] = []
-    for i in np.flatnonzero(digits.isna().to_numpy()):
-        value = raw_phone[int(i)].as_py()
-        if several and (not value.strip() or same_as_before(value)):
-            absent[i] = True
-        elif value.strip():
-            message = f"not a valid phone number for region {region}; fix the number in the CRM"
-            rejects.append(Problem(ProblemCode.INVALID_PHONE, int(rows[i]), column, value, message))
-            bad[i] = True
-        else:
-            rejects.append(Problem(ProblemCode.MISSING_VALUE, int(rows[i]), column, "", "the phone number is empty"))
-            bad[i] = True
-    return _Phones(digits, kinds, bad, absent, rejects)
 
 
 def same_as_before(cell: str) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import re
 import string
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -50,8 +51,45 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: The number types ``phone.types`` accepts: libphonenumber's, lower-case. ``mobile`` also
+#: covers FIXED_LINE_OR_MOBILE (plans, such as the US one, that do not tell them apart).
+PHONE_TYPE_NAMES = (
+    "mobile",
+    "fixed_line",
+    "voip",
+    "toll_free",
+    "premium_rate",
+    "shared_cost",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+    "unknown",
+)
+
+
 class PhoneOptions(_Strict):
     region: str = "FR"
+    #: Numbers of other types are rejects (``landline``): only mobiles receive SMS.
+    types: list[str] = Field(default_factory=lambda: ["mobile"])
+
+    @field_validator("types")
+    @classmethod
+    def _known_types(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("types needs at least one number type, e.g. [mobile]")
+        for name in value:
+            if name not in PHONE_TYPE_NAMES:
+                hint = difflib.get_close_matches(name, PHONE_TYPE_NAMES, n=1)
+                suggestion = f"did you mean {hint[0]!r}? " if hint else ""
+                raise ValueError(
+                    f"unknown number type {name!r}; {suggestion}known types: {', '.join(PHONE_TYPE_NAMES)}"
+                )
+        return list(dict.fromkeys(value))
+
+    @property
+    def accepted(self) -> frozenset[str]:
+        return frozenset(self.types)
 
     @field_validator("region")
     @classmethod
@@ -110,11 +148,28 @@ class FromValue(_Strict):
     value: str
 
 
+class PhoneColumns(_Strict):
+    """Several phone columns in order of preference: the first that holds a number of an
+    accepted type (``phone.types``) gives the contact's number."""
+
+    columns: list[str]
+
+    @field_validator("columns")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("list at least one phone column, e.g. columns: [Mobile, Téléphone]")
+        repeated = [name for name, count in Counter(value).items() if count > 1]
+        if repeated:
+            raise ValueError(f"column {repeated[0]!r} is listed twice; list each phone column once")
+        return value
+
+
 FieldSource = str | FromColumn | FromTemplate | FromValue
 
 
 class Fields(_Strict):
-    numero: str | FromColumn
+    numero: str | FromColumn | PhoneColumns
     nom: FieldSource | None = None
     prenom: FieldSource | None = None
     societe: FieldSource | None = None
@@ -123,31 +178,43 @@ class Fields(_Strict):
     v2: FieldSource | None = None
     v3: FieldSource | None = None
 
-    @field_validator(*FIELD_NAMES, mode="before")
+    @field_validator("numero", *FIELD_NAMES, mode="before")
     @classmethod
-    def _pick_kind(cls, value: object) -> object:
+    def _pick_kind(cls, value: object, info: ValidationInfo) -> object:
         """Chooses the field's kind from its key, so a mistake gives one clear message."""
+        if info.field_name == "numero" and isinstance(value, list):
+            raise ValueError("several phone columns are written {columns: [Mobile, Téléphone]}")
         if not isinstance(value, dict):
             return value
         kinds: dict[str, type[BaseModel]] = {"column": FromColumn, "template": FromTemplate, "value": FromValue}
+        if info.field_name == "numero":
+            kinds = {"column": FromColumn, "columns": PhoneColumns}
         for key, kind in kinds.items():
             if key in value:
                 return kind.model_validate(value)
         unknown = ", ".join(map(repr, value))
         hint = difflib.get_close_matches(next(iter(value), ""), [*kinds, "format"], n=1)
         suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
-        raise ValueError(
-            "a field is a column name, or one of {column: ...}, {template: ...}, {value: ...}; "
-            f"got {unknown}{suggestion}"
-        )
+        shapes = ", ".join(f"{{{key}: ...}}" for key in kinds)
+        raise ValueError(f"a field is a column name, or one of {shapes}; got {unknown}{suggestion}")
 
     def sources(self) -> dict[str, FieldSource]:
         """The contact fields (``numero`` excluded) that the mapping fills."""
         return {name: src for name in FIELD_NAMES if (src := getattr(self, name)) is not None}
 
     @property
+    def phone_columns(self) -> list[str]:
+        """The phone columns, in order of preference."""
+        if isinstance(self.numero, str):
+            return [self.numero]
+        if isinstance(self.numero, PhoneColumns):
+            return list(self.numero.columns)
+        return [self.numero.column]
+
+    @property
     def phone_column(self) -> str:
-        return self.numero if isinstance(self.numero, str) else self.numero.column
+        """The first (preferred) phone column: where a row's phone problems are reported."""
+        return self.phone_columns[0]
 
 
 #: How a hierarchical group value (``Bénévoles / Cuisine``) becomes a group name.
@@ -357,7 +424,11 @@ class Mapping(_Strict):
         used: dict[str, str] = {}
         where = ["fields"] if self.contacts is None else [f"contacts[{i}]" for i in range(len(self.contacts))]
         for place, person in zip(where, self.people, strict=True):
-            used.setdefault(person.phone_column, f"{place}.numero")
+            if isinstance(person.numero, PhoneColumns):
+                for j, column in enumerate(person.numero.columns):
+                    used.setdefault(column, f"{place}.numero.columns[{j}]")
+            else:
+                used.setdefault(person.phone_column, f"{place}.numero")
         if self.identity:
             used.setdefault(self.identity, "identity")
         for place, person in zip(where, self.people, strict=True):
@@ -544,7 +615,8 @@ def _describe(err: Any, tree: yaml.Node | None) -> str:
 def _is_type_tag(part: object) -> bool:
     """Pydantic puts union member names in error paths; they are not YAML keys."""
     return isinstance(part, str) and (
-        part in ("str", "int", "bool", "list[str]", "FromColumn", "FromTemplate", "FromValue", "GroupColumn")
+        part
+        in ("str", "int", "bool", "list[str]", "FromColumn", "FromTemplate", "FromValue", "GroupColumn", "PhoneColumns")
         or part.startswith(("function-", "literal["))
     )
 

@@ -6,7 +6,14 @@ libphonenumber's own metadata for the default region) decides the common nationa
 international spellings in one pass over the column; whatever it cannot decide goes
 through libphonenumber itself, once per distinct value. Overseas French
 numbers written nationally (``0692…``) are tried against the overseas regions, so
-they become ``262692…`` rather than an invalid ``33692…``.
+they become ``262692…`` rather than an invalid ``33692…``; a number written with its
+country code (``+33 692…``, ``0033…``, ``33…``) is taken at its word and never moved to
+another country.
+
+A cell is more than a number: people add comments (``06 … (perso)``, ``poste 214``),
+labels (``Tél:``) and second numbers (``06 … / 07 …``, Google's `` ::: ``).
+:func:`read_phone_cell` finds every number in a cell, in the order written;
+:func:`phone_choices` picks, per cell, the first number of a type the mapping accepts.
 
 Known ambiguity: a nine-digit string is both a cell that lost its leading zero
 (``612345678``) and, for Saint-Pierre-et-Miquelon (+508, six-digit national
@@ -19,6 +26,7 @@ Every function here is pure: no file, no network.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -33,6 +41,17 @@ from phonenumbers import PhoneNumberType
 #: Regions a French number written nationally may belong to, beyond metropolitan France.
 FRENCH_OVERSEAS = ("RE", "YT", "GP", "MQ", "GF", "PM", "BL", "MF")
 _FRENCH_FAMILY = frozenset({"FR", *FRENCH_OVERSEAS})
+_REGION_NAMES = {
+    "FR": "France",
+    "RE": "La Réunion",
+    "YT": "Mayotte",
+    "GP": "Guadeloupe",
+    "MQ": "Martinique",
+    "GF": "French Guiana",
+    "PM": "Saint-Pierre-et-Miquelon",
+    "BL": "Saint-Barthélemy",
+    "MF": "Saint-Martin",
+}
 
 _SEPARATORS = r"[\s.\-/()\x{00a0}]"
 _TRUNK_MARK = r"\(0\)"  # "+33 (0)6 …": the national prefix shown in brackets
@@ -56,13 +75,37 @@ _NEEDS_CLEANING = rf"[\x00-\x1f\x7f]|{_OTHER_SPACE}|{_FORMAT}|  |^ | $"
 _PY_SPACES = re.compile(r"\s+")
 
 MOBILE = "mobile"
-LANDLINE = "landline"
-OTHER = "other"
+FIXED_LINE = "fixed_line"
 
-_TYPE_NAMES = {
+#: libphonenumber's number types under the names a mapping uses (``phone: {types: …}``).
+#: FIXED_LINE_OR_MOBILE (regions whose plans do not tell them apart) counts as a mobile.
+PHONE_TYPES: dict[int, str] = {
     PhoneNumberType.MOBILE: MOBILE,
-    PhoneNumberType.FIXED_LINE: LANDLINE,
     PhoneNumberType.FIXED_LINE_OR_MOBILE: MOBILE,
+    PhoneNumberType.FIXED_LINE: FIXED_LINE,
+    PhoneNumberType.VOIP: "voip",
+    PhoneNumberType.TOLL_FREE: "toll_free",
+    PhoneNumberType.PREMIUM_RATE: "premium_rate",
+    PhoneNumberType.SHARED_COST: "shared_cost",
+    PhoneNumberType.PERSONAL_NUMBER: "personal_number",
+    PhoneNumberType.PAGER: "pager",
+    PhoneNumberType.UAN: "uan",
+    PhoneNumberType.VOICEMAIL: "voicemail",
+    PhoneNumberType.UNKNOWN: "unknown",
+}
+#: What a reject says a refused number is.
+TYPE_LABELS: dict[str, str] = {
+    MOBILE: "a mobile",
+    FIXED_LINE: "a fixed line",
+    "voip": "a VoIP line",
+    "toll_free": "a toll-free number",
+    "premium_rate": "a premium-rate number",
+    "shared_cost": "a shared-cost number",
+    "personal_number": "a personal (forwarding) number",
+    "pager": "a pager",
+    "uan": "a company (UAN) number",
+    "voicemail": "a voicemail access number",
+    "unknown": "a number of unknown type",
 }
 
 
@@ -71,7 +114,7 @@ class Phone:
     """A normalised number: international digits and its line type."""
 
     digits: str
-    kind: str  # mobile | landline | other
+    kind: str  # a value of PHONE_TYPES
 
 
 def _prepare(raw: str, region: str) -> str:
@@ -104,20 +147,70 @@ def normalize_phone(raw: str, region: str = "FR") -> Phone | None:
     The slow, exact path: libphonenumber, with the overseas French regions tried for
     numbers that are not valid in metropolitan France.
     """
+    number = _parse(raw, region)
+    if number is None:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        # Only a number written nationally may belong to an overseas region: "+33 6 90 …"
+        # says France, and moving it to Guadeloupe would text whoever holds that number there.
+        overseas = None if _explicit_country(number) else _overseas(number, region)
+        if overseas is None:
+            return None
+        number = overseas
+    kind = PHONE_TYPES.get(phonenumbers.number_type(number), "unknown")
+    return Phone(f"{number.country_code}{number.national_number}", kind)
+
+
+def _parse(raw: str, region: str) -> phonenumbers.PhoneNumber | None:
     text = _prepare(raw, region)
     if not text:
         return None
     try:
-        number = phonenumbers.parse(text, region)
+        return phonenumbers.parse(text, region, keep_raw_input=True)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_valid_number(number):
+
+
+_PY_NON_DIGITS = re.compile(r"\D")
+
+
+@lru_cache(maxsize=32)
+def _country_code(region: str) -> str:
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    return str(meta.country_code) if meta is not None else ""
+
+
+def _explicit_country(number: phonenumbers.PhoneNumber) -> bool:
+    """Whether the text carried a country code (+33, 0033, 33…) rather than the region's."""
+    return number.country_code_source != phonenumbers.CountryCodeSource.FROM_DEFAULT_COUNTRY
+
+
+@lru_cache(maxsize=65536)
+def why_invalid(raw: str, region: str) -> str:
+    """What a reject says about a cell that holds no valid number: the user's next step."""
+    digits = _PY_NON_DIGITS.sub("", raw)
+    code = _country_code(region)
+    # Most rejects show no country code at all: skip parsing them a second time.
+    written_code = "+" in raw or digits.startswith("00") or (code and digits.startswith(code))
+    number = _parse(raw, region) if written_code else None
+    if number is not None and _explicit_country(number):
+        where = phonenumbers.region_code_for_country_code(number.country_code or 0)
+        where = _REGION_NAMES.get(where, where)
         overseas = _overseas(number, region)
-        if overseas is None:
-            return None
-        number = overseas
-    kind = _TYPE_NAMES.get(phonenumbers.number_type(number), OTHER)
-    return Phone(f"{number.country_code}{number.national_number}", kind)
+        if overseas is not None:
+            home = phonenumbers.region_code_for_number(overseas) or ""
+            home = _REGION_NAMES.get(home, home)
+            return (
+                f"written with the country code +{number.country_code} ({where}), where it is not a valid number; "
+                f"if it is a {home} number, write it +{overseas.country_code} {overseas.national_number} or "
+                f"0{overseas.national_number} (numbers are never moved to another country silently)"
+            )
+        return (
+            f"written with the country code +{number.country_code}, but not a valid number in that country "
+            "(nor anywhere else); fix the number in the CRM"
+        )
+    family = " or the French overseas regions" if region in _FRENCH_FAMILY else ""
+    return f"not a valid phone number for region {region}{family}; fix the number in the CRM"
 
 
 def _overseas(number: phonenumbers.PhoneNumber, region: str) -> phonenumbers.PhoneNumber | None:
@@ -193,7 +286,7 @@ def _fast_decide(values: pa.Array, fast: _FastPath) -> tuple[pa.Array, pa.Array,
     decided = pc.or_(mobile, landline)
     none = pa.scalar(None, pa.string())
     digits = pc.if_else(decided, pc.binary_join_element_wise(fast.country_code, nsn, ""), none)
-    kinds = pc.if_else(mobile, MOBILE, pc.if_else(landline, LANDLINE, none))
+    kinds = pc.if_else(mobile, MOBILE, pc.if_else(landline, FIXED_LINE, none))
     return digits, kinds, decided
 
 
@@ -205,6 +298,147 @@ def _normalize_exactly(values: pa.Array, region: str) -> tuple[pa.Array, pa.Arra
     digits = pa.array([p.digits if p else None for p in phones], pa.string())
     kinds = pa.array([p.kind if p else None for p in phones], pa.string())
     return pc.take(digits, encoded.indices), pc.take(kinds, encoded.indices)
+
+
+# A cell that holds nothing but one number's characters: the first wave's cells, read
+# exactly as before and without a warning.
+_CLEAN_CELL = re.compile(r"[\d\s.\-/()+\u00a0]*|\d+\.0+")
+# What can part two numbers in a cell of number characters only ("06 … / 07 …").
+_CLEAN_BREAK = re.compile(r"[/\-\n\r\t]")
+# Between two numbers of one cell: Google's multi-value mark, list punctuation, "ou"/"or".
+_NUMBER_BREAK = re.compile(r":::|[;,|\n\r\t]|\s[/-]\s|\s(?:ou|or|et|and)\s", re.IGNORECASE)
+# A run of a number's characters: digits with the separators people put between them.
+_NUMBER_RUN = re.compile(r"\+?\d[\d\s.\-/()\u00a0]*\d")
+# No valid number, country code included, has fewer digits (Niue's are +683 and four).
+_FEWEST_DIGITS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class CellPhones:
+    """Every valid number one cell holds, in the order written, and whether the cell
+    held anything else (a comment, a label, a second number)."""
+
+    numbers: tuple[Phone, ...]
+    clean: bool
+
+
+def read_phone_cell(raw: str, region: str = "FR") -> CellPhones:
+    """The numbers in a cell as people type it.
+
+    A cell of one number's characters is read as :func:`normalize_phone` reads it. Any
+    other cell is cut at the marks between numbers, and each run of digits is tried
+    (then its ``/``-separated parts): ``06 57 68 79 80 (perso)`` holds one number,
+    ``06 … / 07 …`` two. What libphonenumber alone made of the cell comes first, so a
+    cell the first release accepted keeps its number.
+    """
+    text = raw.strip()
+    if not text:
+        return CellPhones((), True)
+    whole = normalize_phone(text, region)
+    clean = _CLEAN_CELL.fullmatch(text) is not None
+    if clean and whole is not None:
+        return CellPhones((whole,), True)
+    if clean and not _CLEAN_BREAK.search(text):
+        return CellPhones((), True)  # one run of digits, already tried whole: invalid
+    found = [whole] if whole is not None else []
+    for piece in _NUMBER_BREAK.split(text):
+        for run in _NUMBER_RUN.findall(piece):
+            if sum(c.isdigit() for c in run) < _FEWEST_DIGITS:
+                continue  # "poste 214", "ext. 204": no number is that short; spare libphonenumber
+            phone = normalize_phone(run, region)
+            parts = [phone] if phone else [normalize_phone(part, region) for part in run.split("/")]
+            found.extend(p for p in parts if p is not None)
+    unique = tuple({p.digits: p for p in found}.values())  # first spelling of each number, in order
+    return CellPhones(unique, clean and not unique)
+
+
+# A cell's verdict, given the accepted types: what the row does with it.
+EMPTY, CHOSEN, REFUSED, INVALID = 0, 1, 2, 3
+# Why a chosen cell deserves a warning.
+NO_NOTE, NOTE_TEXT, NOTE_EXTRA = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class CellChoice:
+    """One cell judged: the number a row would take from it, and why not when none."""
+
+    status: int  # EMPTY, CHOSEN, REFUSED (valid numbers, none of an accepted type), INVALID
+    chosen: Phone | None  # the first number of an accepted type
+    first: Phone | None  # the first valid number of any type (a refused cell's reason)
+    note: int  # NO_NOTE, NOTE_TEXT (comment or label dropped), NOTE_EXTRA (another accepted number)
+
+
+@lru_cache(maxsize=65536)
+def choose_in_cell(raw: str, region: str, types: frozenset[str]) -> CellChoice:
+    """The scalar rule :func:`phone_choices` applies to the cells its fast path leaves."""
+    cell = read_phone_cell(raw, region)
+    accepted = [p for p in cell.numbers if p.kind in types]
+    first = cell.numbers[0] if cell.numbers else None
+    if not accepted:
+        status = REFUSED if cell.numbers else (EMPTY if not raw.strip() else INVALID)
+        return CellChoice(status, None, first, NO_NOTE)
+    note = NOTE_EXTRA if len(accepted) > 1 else (NO_NOTE if cell.clean else NOTE_TEXT)
+    return CellChoice(CHOSEN, accepted[0], first, note)
+
+
+@dataclass(frozen=True)
+class PhoneChoices:
+    """:func:`choose_in_cell` over a column: Arrow arrays for the numbers, NumPy for verdicts."""
+
+    digits: pa.Array  # the chosen number, or null
+    kinds: pa.Array
+    first: pa.Array  # the first valid number of any type, or null
+    first_kinds: pa.Array
+    status: np.ndarray  # int8, one of EMPTY, CHOSEN, REFUSED, INVALID
+    note: np.ndarray  # int8, one of NO_NOTE, NOTE_TEXT, NOTE_EXTRA
+
+
+def phone_choices(values: pa.Array | pa.ChunkedArray, region: str, types: frozenset[str]) -> PhoneChoices:
+    """The number each cell of a column gives, among the accepted ``types``.
+
+    The fast path settles clean mobiles and fixed lines in Arrow; every other cell
+    (empty, messy, invalid, overseas, another type) goes through :func:`choose_in_cell`,
+    each distinct value once.
+    """
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    values = values.cast(pa.string())
+    n = len(values)
+    none = pa.nulls(n, pa.string())
+    status = np.full(n, EMPTY, dtype=np.int8)
+    note = np.full(n, NO_NOTE, dtype=np.int8)
+    fast = _fast_path(region)
+    if fast is not None and n:
+        first, first_kinds, decided = _fast_decide(values, fast)
+        ok = pc.fill_null(pc.is_in(first_kinds, pa.array(sorted(types), pa.string())), False)
+        digits = pc.if_else(ok, first, none)
+        kinds = pc.if_else(ok, first_kinds, none)
+        decided_np = decided.to_numpy(zero_copy_only=False)
+        status[decided_np] = np.where(ok.to_numpy(zero_copy_only=False)[decided_np], CHOSEN, REFUSED)
+    else:
+        digits = kinds = first = first_kinds = none
+        decided_np = np.zeros(n, dtype=bool)
+    rest = np.flatnonzero(~decided_np)
+    if len(rest):
+        encoded = pc.dictionary_encode(values.take(pa.array(rest)))
+        choices = [
+            choose_in_cell(v, region, types) if isinstance(v, str) else choose_in_cell("", region, types)
+            for v in encoded.dictionary.to_pylist()
+        ]
+        indices = encoded.indices
+
+        def spread(get: Callable[[CellChoice], str | None]) -> pa.Array:
+            return pc.take(pa.array([get(c) for c in choices], pa.string()), indices)
+
+        mask = pa.array(~decided_np)
+        digits = pc.replace_with_mask(digits, mask, spread(lambda c: c.chosen.digits if c.chosen else None))
+        kinds = pc.replace_with_mask(kinds, mask, spread(lambda c: c.chosen.kind if c.chosen else None))
+        first = pc.replace_with_mask(first, mask, spread(lambda c: c.first.digits if c.first else None))
+        first_kinds = pc.replace_with_mask(first_kinds, mask, spread(lambda c: c.first.kind if c.first else None))
+        codes = indices.to_numpy(zero_copy_only=False)
+        status[rest] = np.array([c.status for c in choices], dtype=np.int8)[codes]
+        note[rest] = np.array([c.note for c in choices], dtype=np.int8)[codes]
+    return PhoneChoices(digits, kinds, first, first_kinds, status, note)
 
 
 def normalize_text(value: object) -> str:

@@ -16,6 +16,9 @@ class ProblemCode(StrEnum):
     """Stable identifiers of the problems a row can have."""
 
     INVALID_PHONE = "invalid-phone"
+    LANDLINE = "landline"
+    PHONE_TEXT = "phone-text"
+    EXTRA_PHONE = "extra-phone"
     MISSING_VALUE = "missing-value"
     GROUP_SEPARATOR = "group-separator"
     NO_GROUP = "no-group"
