@@ -58,6 +58,9 @@ def test_send_refusals_are_messages_not_tracebacks(runner: CliRunner) -> None:
 def test_unicode_long_message_with_long_flag(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["send", "--sandbox", "--to", "0612345678", "-m", "é" * 10 + "😀" * 40, "--long"])
     assert "UCS-2" in result.output and "2 SMS" in result.output
+    # --long passes the local check; the sandbox account has no long-SMS option, so the
+    # API's -1 makes that one send fail: exit 1, as for any failed operation.
+    assert result.exit_code == 1 and "-1" in result.output
 
 
 def test_missing_credentials_exit_2(runner: CliRunner) -> None:
