@@ -17,7 +17,7 @@ import pytest
 from defusedxml import ElementTree as SafeET
 
 from sms123_sync.api.client import Client, Result, RetryPolicy
-from sms123_sync.api.codes import TABLES, Endpoint
+from sms123_sync.api.codes import TABLES, Category, Endpoint
 from sms123_sync.errors import AccountError, AuthError, ProtocolError, RetryableError
 from sms123_sync.sandbox.server import Faults, Sandbox
 
@@ -233,6 +233,36 @@ def test_every_documented_code_has_a_scenario() -> None:
     assert documented == covered
 
 
+# What the reconciler's rules (docs/design.md, "Codes are outcomes, not failures") need
+# each code to mean, written here apart from the client's table so that a wrong category
+# there is seen: an idempotent answer read as a failure, or the reverse.
+CATEGORY_SPEC: dict[tuple[Endpoint, str], Category] = {
+    (Endpoint.GROUP_ADD, "514"): Category.DONE,
+    (Endpoint.GROUP_ADD, "513"): Category.ALREADY_DONE,
+    (Endpoint.GROUP_UPD, "513"): Category.CONFLICT,
+    (Endpoint.GROUP_DEL, "516"): Category.DONE,
+    (Endpoint.GROUP_DEL, "515"): Category.CONFLICT,
+    (Endpoint.GROUP_DEL, "517"): Category.ALREADY_DONE,
+    (Endpoint.CONTACT_ADD, "507"): Category.DONE,
+    (Endpoint.CONTACT_ADD, "506"): Category.ALREADY_DONE,
+    (Endpoint.CONTACT_DEL, "509"): Category.DONE,
+    (Endpoint.CONTACT_DEL, "508"): Category.ALREADY_DONE,
+    (Endpoint.CONTACT_DEL, "510"): Category.ALREADY_DONE,
+    (Endpoint.CONTACT_ADD, "505"): Category.AUTH,
+    (Endpoint.SEND, "80"): Category.DONE,
+    (Endpoint.SEND, "82"): Category.AUTH,
+    (Endpoint.SEND, "96"): Category.AUTH,
+    (Endpoint.SEND, "83"): Category.ACCOUNT,
+    (Endpoint.SEND, "91"): Category.ALREADY_DONE,
+    (Endpoint.SEND, "84"): Category.BAD_INPUT,
+    (Endpoint.BALANCE, "E505"): Category.AUTH,
+}
+
+
+def test_the_category_spec_names_documented_codes() -> None:
+    assert all(code in TABLES[endpoint] for endpoint, code in CATEGORY_SPEC)
+
+
 @pytest.mark.parametrize("style", ["plain", "json", "xml"])
 @pytest.mark.parametrize("wire_format", ["json", "xml"])
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: f"{s.endpoint.name}-{s.code}")
@@ -244,11 +274,15 @@ def test_code_read_through_the_client(
     if scenario.raises is None:
         result = scenario.act(client, sandbox)
         assert getattr(result, "code", None) == scenario.code, getattr(result, "raw", result)
+        info = getattr(result, "info", None)
     else:
         with pytest.raises(scenario.raises) as caught:
             scenario.act(client, sandbox)
         info = getattr(caught.value, "info", None)
         assert info is not None and info.code == scenario.code
+    expected = CATEGORY_SPEC.get((scenario.endpoint, scenario.code))
+    if expected is not None:
+        assert info is not None and info.category is expected
     _assert_wire(sandbox, wire_format)
 
 
