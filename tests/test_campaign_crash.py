@@ -9,11 +9,9 @@ message per recipient.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -22,6 +20,7 @@ import pytest
 
 from sms123_sync.reconcile.state import StateStore
 from sms123_sync.sandbox.server import Faults, Sandbox
+from tests.helpers import kill_after_calls, sandbox_env
 
 RECIPIENTS = 60
 
@@ -49,10 +48,6 @@ def _command(tmp: Path, sandbox: Sandbox) -> list[str]:
     ]
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, "SMS123_API_KEY": "sandbox-key", "PYTHONUNBUFFERED": "1"}
-
-
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=lambda s: s.name)
 def test_killed_campaign_then_rerun_sends_each_recipient_exactly_once(tmp_path: Path, sig: signal.Signals) -> None:
     members = pd.DataFrame(
@@ -62,25 +57,17 @@ def test_killed_campaign_then_rerun_sends_each_recipient_exactly_once(tmp_path: 
         store.import_members(members)
     with Sandbox(tmp_path / "account.sqlite") as sandbox:
         sandbox.faults = Faults(latency_ms=15)  # slow enough to be killed in the middle
-        proc = subprocess.Popen(
-            _command(tmp_path, sandbox), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        deadline = time.monotonic() + 60
-        # The balance, then sends: kill once a quarter of them went through.
-        while sandbox.total_calls() < 1 + RECIPIENTS // 4 and proc.poll() is None:
-            assert time.monotonic() < deadline, "the campaign never reached its kill point"
-            time.sleep(0.002)
-        assert proc.poll() is None, "the campaign ended before its kill point"
-        proc.send_signal(sig)
-        _, stderr = proc.communicate(timeout=60)
-        # SIGTERM: the calls in flight finish and are journaled, no other starts (exit 130).
-        assert proc.returncode == (-signal.SIGKILL if sig is signal.SIGKILL else 130)
-        assert b"Traceback" not in stderr
+        # The balance, then sends: kill once a quarter of them went through. Under SIGTERM
+        # the calls in flight finish and are journaled, no other starts (exit 130).
+        status = kill_after_calls(_command(tmp_path, sandbox), sandbox, 1 + RECIPIENTS // 4, sig)
+        assert status == (-signal.SIGKILL if sig is signal.SIGKILL else 130)
         killed_at = len(sandbox.snapshot()["sends"])
         assert killed_at < RECIPIENTS, "the kill came after the campaign was done"
 
         sandbox.faults = Faults()
-        done = subprocess.run(_command(tmp_path, sandbox), env=_env(), capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            _command(tmp_path, sandbox), env=sandbox_env(), capture_output=True, text=True, timeout=120
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         assert "Traceback" not in done.stderr
         sends = sandbox.snapshot()["sends"]

@@ -12,17 +12,16 @@ forgot the killed run's calls shows as an account that no longer matches its exp
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from sms123_sync.reconcile.state import StateStore
 from sms123_sync.sandbox.server import Faults, Sandbox
+from tests.helpers import kill_after_calls, sandbox_env
 
 MAPPING = "identity: Id\nfields: {numero: Tel, nom: Nom}\ngroups: {column: G, separator: ','}\nmode: mirror\n"
 Row = tuple[int, str, str, str]  # id, national mobile, name, groups
@@ -105,12 +104,10 @@ def _command(tmp: Path, export: Path, sandbox: Sandbox) -> list[str]:
     ]
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, "SMS123_API_KEY": "sandbox-key", "PYTHONUNBUFFERED": "1"}
-
-
 def _sync(tmp: Path, export: Path, sandbox: Sandbox) -> None:
-    done = subprocess.run(_command(tmp, export, sandbox), env=_env(), capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        _command(tmp, export, sandbox), env=sandbox_env(), capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
 
@@ -138,18 +135,7 @@ def test_killed_sync_then_next_night_matches_export(tmp_path: Path, sig: signal.
         first_calls = sandbox.total_calls()
         sandbox.faults = Faults(latency_ms=15)  # slow enough to stop the run in the middle
         night2 = _write(tmp_path / "night2.csv", _night2())
-        proc = subprocess.Popen(
-            _command(tmp_path, night2, sandbox), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        deadline = time.monotonic() + 60
-        while sandbox.total_calls() - first_calls < after_calls and proc.poll() is None:
-            assert time.monotonic() < deadline, "the second night never reached its kill point"
-            time.sleep(0.002)
-        assert proc.poll() is None, "the second night ended before its kill point"
-        proc.send_signal(sig)
-        _, stderr = proc.communicate(timeout=60)
-        assert proc.returncode != 0
-        assert b"Traceback" not in stderr
+        assert kill_after_calls(_command(tmp_path, night2, sandbox), sandbox, after_calls, sig) != 0
         night2_calls = sandbox.total_calls() - first_calls
         assert night2_calls < 287, "the kill came after the second night's work was done"
 

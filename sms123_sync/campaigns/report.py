@@ -14,7 +14,6 @@ import html
 import json
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +26,7 @@ from sms123_sync.campaigns.run import CampaignResult, Preview, SendOutcome
 from sms123_sync.files import open_private
 from sms123_sync.reconcile.state import CampaignSummary
 from sms123_sync.reports.rows import neutralise
+from sms123_sync.reports.writers import Written, write_reports
 from sms123_sync.text import printable
 
 SCHEMA = "sms123-sync/campaign"
@@ -118,24 +118,9 @@ def campaign_summary(document: dict[str, Any], exit_code: int) -> dict[str, Any]
     }
 
 
-@dataclass(frozen=True)
-class Written:
-    paths: list[Path]
-    failed: list[tuple[Path, str]]
-
-
 def write_campaign_reports(paths: Iterable[Path], document: dict[str, Any]) -> Written:
-    """Writes every report; one that fails does not stop the others (returned, for exit 1)."""
-    written, failed = [], []
-    for path in paths:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _WRITERS[path.suffix.lower()](path, document)
-        except Exception as exc:  # any failure of one format: reported, the others still written
-            failed.append((path, f"{type(exc).__name__}: {exc}"))
-        else:
-            written.append(path)
-    return Written(written, failed)
+    """Writes every campaign report; one that fails does not stop the others (returned, for exit 1)."""
+    return write_reports(paths, document, _WRITERS)
 
 
 def _write_json(path: Path, document: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ registers itself, imported by ``sms123_sync/reports/__init__.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -81,8 +81,11 @@ class Written:
     failed: list[tuple[Path, str]]
 
 
-def write_reports(paths: Iterable[Path], document: dict[str, Any]) -> Written:
-    """Writes ``document`` to each path (checked by :func:`prepare_reports`).
+def write_reports(
+    paths: Iterable[Path], document: dict[str, Any], writers: Mapping[str, Writer] | None = None
+) -> Written:
+    """Writes ``document`` to each path (checked by :func:`prepare_reports`), with the
+    registered writers or, for another kind of document (a campaign's), ``writers``.
 
     One report that fails (disk full, a cell a format cannot hold) does not stop the
     others: the failure is returned, for the caller to say and to exit non-zero.
@@ -91,7 +94,7 @@ def write_reports(paths: Iterable[Path], document: dict[str, Any]) -> Written:
     for path in paths:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            _WRITERS[path.suffix.lower()](path, document)
+            (writers or _WRITERS)[path.suffix.lower()](path, document)
         except Exception as exc:  # any failure of one format: reported, the others still written
             failed.append((path, f"{type(exc).__name__}: {exc}"))
         else:
