@@ -53,7 +53,6 @@ _IDENTITY_WORDS = (
     "contact id",
     "ref",
     "reference",
-    "code",
     "n°",
     "no",
     "numero client",
@@ -184,7 +183,8 @@ def guess_mapping(table: SourceTable, region: str = "FR") -> Guess:
         if column in taken or not _named(column, _IDENTITY_WORDS):
             continue
         if len(values) and (values != "").all() and values.is_unique:
-            guess.identity = (column, "named like an id; every cell filled and different")
+            read = f" in the first {len(values)} rows" if len(table.frame) > len(values) else ""
+            guess.identity = (column, f"named like an id; every cell filled and different{read}")
             taken.add(column)
             break
 
