@@ -43,6 +43,7 @@ from sms123_sync.errors import EXIT_INTERNAL, InputError, Sms123Error
 from sms123_sync.files import open_private, output_problem
 from sms123_sync.logs import setup_logging, stop_logging
 from sms123_sync.mapping.pipeline import read_desired
+from sms123_sync.mapping.ready import SYSTEMS, propose_mapping, ready_names, resolve_mapping
 from sms123_sync.reconcile.adopt import import_existing
 from sms123_sync.reconcile.apply import EXIT_INTERRUPTED, ApplyOptions
 from sms123_sync.reconcile.plan import Plan, PlanOptions, parse_max_delete
@@ -54,7 +55,7 @@ from sms123_sync.reports.csv_writer import write_problems_csv
 from sms123_sync.reports.document import SCHEMA_VERSION, journal_document, plan_document, summary, sync_document
 from sms123_sync.reports.writers import formats, prepare_reports, write_reports
 from sms123_sync.sandbox.server import Account, Faults, Sandbox, check_listen
-from sms123_sync.sources import source_fingerprint
+from sms123_sync.sources import read_source, source_fingerprint
 from sms123_sync.sources.files import file_fingerprint
 from sms123_sync.text import printable
 
@@ -413,9 +414,71 @@ def sandbox_show(data: Path, as_json: bool) -> None:
         out.print(f"  #{sent['id']} {sent['numero']} {sent['status']} {when}: {text}", markup=False)
 
 
+class _MappingPath(click.ParamType[Path, Any]):
+    """A mapping file, or the name of a ready mapping (``-m hubspot``); a file that exists wins."""
+
+    name = "mapping"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path:
+        return resolve_mapping(value)
+
+
+MAPPING = _MappingPath()
+MAPPING_HELP = "YAML mapping file, or a ready mapping's name (see: sms123-sync mappings)."
+
+
+@cli.command("mappings")
+def mappings_command() -> None:
+    """List the ready mappings: give a name to -m, or let init pick one from an export."""
+    for system in SYSTEMS:
+        out.print(f"{system.name:<16} {system.summary}", markup=False, soft_wrap=True)
+    out.print("use: sms123-sync init EXPORT (adapts one to the export's columns), or -m NAME", markup=False)
+
+
+@cli.command("init")
+@click.argument("source", metavar="EXPORT")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=Path("mapping.yaml"),
+    show_default=True,
+    help="Where to write the mapping.",
+)
+@click.option(
+    "--from",
+    "system_name",
+    type=click.Choice(ready_names()),
+    help="The system the export comes from (default: recognised from its header).",
+)
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+def init_command(source: str, output: Path, system_name: str | None, force: bool) -> None:
+    """Write a mapping for EXPORT: a ready one when its system is recognised, else one
+    guessed from its columns, then show what it would sync."""
+    if output.exists() and not force:
+        raise InputError(f"{output} exists: give --force to overwrite it, or -o another file")
+    _check_output("--output", output)
+    text, lines = propose_mapping(source, read_source(source), system_name)
+    for line in lines:
+        out.print(line, markup=False, soft_wrap=True)
+    output.write_text(text, encoding="utf-8")
+    out.print(f"wrote {output}; what it reads in {source}:", markup=False)
+    result = read_desired(source, output)
+    render.print_stats(out, result.stats)
+    render.print_problems(out, "rejected rows", result.rejects, str(source), 5)
+    render.print_problems(out, "warnings", result.warnings, str(source), 5)
+    first = result.state.contacts.head(5)
+    if len(first):
+        out.print("first contacts:")
+        for record in first.to_dict("records"):
+            shown = ", ".join(f"{k}={record[k]}" for k in ("numero", "prenom", "nom", "v1") if record.get(k))
+            out.print(f"  {shown}", markup=False, soft_wrap=True)
+    out.print(f"next: sms123-sync sync {source} -m {output}", markup=False, soft_wrap=True)
+
+
 @cli.command()
 @click.argument("source", metavar="SOURCE")
-@click.option("--mapping", "-m", "mapping_path", type=click.Path(path_type=Path), required=True, help="YAML mapping.")
+@click.option("--mapping", "-m", "mapping_path", type=MAPPING, required=True, help=MAPPING_HELP)
 @click.option(
     "--rejects", "rejects_path", type=click.Path(path_type=Path), help="Write every rejected row to this CSV."
 )
@@ -472,9 +535,7 @@ def sync_inputs(func: F) -> F:
     """SOURCE, mapping, state and guard options shared by plan and sync."""
     decorators = [
         click.argument("source", metavar="SOURCE"),
-        click.option(
-            "--mapping", "-m", "mapping_path", type=click.Path(path_type=Path), required=True, help="YAML mapping."
-        ),
+        click.option("--mapping", "-m", "mapping_path", type=MAPPING, required=True, help=MAPPING_HELP),
         _state_option,
         click.option(
             "--max-delete",
@@ -809,7 +870,7 @@ def state_reset(state_path: Path, yes: bool) -> None:
     "--group", "groups", multiple=True, help="Campaign to every contact the state knows in this group; repeat."
 )
 @click.option("--export", "export", help="Campaign to the contacts of this export (CSV/XLSX), read with --mapping.")
-@click.option("--mapping", "mapping_path", type=click.Path(path_type=Path), help="YAML mapping for --export.")
+@click.option("--mapping", "mapping_path", type=MAPPING, help="YAML mapping (or a ready mapping's name) for --export.")
 @click.option("--at-column", help="Export column holding each row's own time (Paris): its message is scheduled.")
 @click.option(
     "--before",

@@ -11,6 +11,7 @@ from pathlib import Path
 from sms123_sync.errors import MappingError
 from sms123_sync.mapping.desired import DesiredResult, build_desired, require_usable
 from sms123_sync.mapping.model import check_columns, load_mapping, with_column_problems
+from sms123_sync.mapping.ready import with_ready_hint
 from sms123_sync.sources import read_source
 
 
@@ -21,7 +22,10 @@ def read_desired(source: Path | str, mapping_path: Path | str) -> DesiredResult:
     except MappingError as exc:
         raise with_column_problems(exc, str(source), lambda options: read_source(source, options).columns) from None
     table = read_source(source, mapping.source)
-    check_columns(mapping, table.columns, str(source), str(mapping_path))
+    try:
+        check_columns(mapping, table.columns, str(source), str(mapping_path))
+    except MappingError as exc:
+        raise with_ready_hint(exc, mapping_path, source) from None
     return build_desired(table, mapping)
 
 
