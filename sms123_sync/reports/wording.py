@@ -149,14 +149,18 @@ def release_options(document: dict[str, Any]) -> str:
     return " ".join(_OPTION.findall(release))
 
 
-def held_note(document: dict[str, Any]) -> str:
+def release_advice(document: dict[str, Any]) -> str:
     """How to release what the deletion guard holds, in words."""
     options = release_options(document)
-    text = _("Held by the deletion guard: nothing was deleted.")
-    text += " " + _("If the export is broken, fix it and run again.")
+    text = _("If the export is broken, fix it and run again.")
     if options:
         text += " " + _("If these removals are right, run again with {options}.").format(options=options)
     return text
+
+
+def held_note(document: dict[str, Any]) -> str:
+    """What a held operation's note says: nothing deleted, and how to release."""
+    return _("Held by the deletion guard: nothing was deleted.") + " " + release_advice(document)
 
 
 def note(op: dict[str, Any], document: dict[str, Any]) -> str:
@@ -185,6 +189,11 @@ def _count(kind: str, n: int) -> str:
     return texts.get(kind, f"{{n}} {kind}").format(n=number(n))
 
 
+def _held_groups(document: dict[str, Any]) -> str:
+    names = sorted({g for op in document["operations"] if op.get("held") for g in op["groups"]})
+    return ", ".join(names) or _("every group")
+
+
 def headline(document: dict[str, Any]) -> list[str]:
     """The first paragraph: what will happen (or happened), deletes said plainly."""
     counts: dict[str, int] = document["counts"]["operations"]
@@ -204,12 +213,12 @@ def headline(document: dict[str, Any]) -> list[str]:
     elif held:
         sentences.append(
             ngettext(
-                "{n} deletion is held back by the deletion guard and is not made.",
-                "{n} deletions are held back by the deletion guard and are not made.",
+                "{n} deletion is held back by the deletion guard and is not made (groups: {groups}).",
+                "{n} deletions are held back by the deletion guard and are not made (groups: {groups}).",
                 held,
-            ).format(n=number(held))
+            ).format(n=number(held), groups=_held_groups(document))
             + " "
-            + held_note(document)
+            + release_advice(document)
         )
     else:
         sentences.append(
