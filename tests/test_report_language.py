@@ -143,7 +143,7 @@ def test_the_first_paragraph_says_what_happens_and_what_is_deleted(workspace: Pa
         "What this run will do: 2 new groups, 1 contact added, 2 contacts updated, 1 removal from a group, "
         "1 group deleted." in page
     )
-    assert "2 deletions: see the list below." in page
+    assert "2 removals (groups: VIP): see the list below." in page
     assert "1 row of the export was left aside" in page
 
 

@@ -49,6 +49,15 @@ def _environment() -> Any:
     return env
 
 
+def _family_count(family: str, count: int) -> str:
+    texts = {
+        "add": ngettext("{n} added", "{n} added", count),
+        "update": ngettext("{n} updated", "{n} updated", count),
+        "remove": ngettext("{n} removed", "{n} removed", count),
+    }
+    return texts[family].format(n=number(count))
+
+
 def _group_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
     """Per group, how many adds, updates and removals, for the stacked bars."""
     rows: list[dict[str, Any]] = []
@@ -61,11 +70,7 @@ def _group_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 "name": _("every group") if group == EVERY_GROUP else group,
                 "total": total,
-                "parts": [
-                    {"family": f, "count": c, "text": f"{number(c)} {_(FAMILY_LABELS[f])}"}
-                    for f, c in families.items()
-                    if c
-                ],
+                "parts": [{"family": f, "count": c, "text": _family_count(f, c)} for f, c in families.items() if c],
             }
         )
     rows.sort(key=lambda r: -int(r["total"]))

@@ -194,6 +194,12 @@ def _held_groups(document: dict[str, Any]) -> str:
     return ", ".join(names) or _("every group")
 
 
+def _removal_groups(document: dict[str, Any]) -> str:
+    removals = ("contact_del", "group_del")
+    names = sorted({g for op in document["operations"] if op["kind"] in removals for g in op["groups"]})
+    return ", ".join(names) or _("every group")
+
+
 def headline(document: dict[str, Any]) -> list[str]:
     """The first paragraph: what will happen (or happened), deletes said plainly."""
     counts: dict[str, int] = document["counts"]["operations"]
@@ -222,9 +228,11 @@ def headline(document: dict[str, Any]) -> list[str]:
         )
     else:
         sentences.append(
-            ngettext("{n} deletion: see the list below.", "{n} deletions: see the list below.", deletes).format(
-                n=number(deletes)
-            )
+            ngettext(
+                "{n} removal (groups: {groups}): see the list below.",
+                "{n} removals (groups: {groups}): see the list below.",
+                deletes,
+            ).format(n=number(deletes), groups=_removal_groups(document))
         )
     rejects = len(document["rejects"])
     if rejects:
