@@ -82,8 +82,6 @@ def test_numbers_as_people_write_them() -> None:
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A first sync done; the second export changes a name, a number, adds, removes, rejects."""
     monkeypatch.chdir(tmp_path)
-    for name in ("LANG", "LC_ALL", "LC_MESSAGES"):
-        monkeypatch.delenv(name, raising=False)
     (tmp_path / "m.yaml").write_text(
         "identity: Id\nfields: {numero: Tel, nom: Nom}\ngroups: {column: G, separator: ','}\n", encoding="utf-8"
     )
@@ -185,6 +183,8 @@ def test_the_locale_chooses_when_no_option_does(workspace: Path) -> None:
     assert Path("rej.csv").read_text(encoding="utf-8-sig").startswith("Ligne;Colonne;Valeur;Code;Problème;Que faire")
     english = _run("validate", "night2.csv", "-m", "m.yaml", "--lang", "en", env={"LANG": "fr_FR.UTF-8"})
     assert english.exit_code == 0 and "rows read" in english.output
+    listing = _run("runs", env={"LC_MESSAGES": "fr_FR.UTF-8"})  # a command without --lang follows the locale too
+    assert listing.exit_code == 0 and "code de sortie 0" in listing.output
 
 
 def test_a_past_run_in_french(workspace: Path) -> None:

@@ -30,7 +30,9 @@ LOCALE_DIR = Path(__file__).with_name("locale")
 # Run times are shown as the office lives them: the account is French.
 DISPLAY_TIMEZONE = "Europe/Paris"
 
-_current: ContextVar[str] = ContextVar("sms123_sync_language", default=DEFAULT_LANGUAGE)
+# Empty outside :func:`use`: then the locale decides, so a command without --lang and a
+# library caller still follow LANG.
+_current: ContextVar[str] = ContextVar("sms123_sync_language", default="")
 
 
 def resolve(option: str | None, environ: Mapping[str, str] | None = None) -> str:
@@ -48,8 +50,8 @@ def resolve(option: str | None, environ: Mapping[str, str] | None = None) -> str
 
 
 def current() -> str:
-    """The language of the command being run."""
-    return _current.get()
+    """The language of the command being run: as :func:`use` set it, else the locale's."""
+    return _current.get() or resolve(None)
 
 
 @contextmanager
@@ -57,7 +59,7 @@ def use(language: str) -> Iterator[str]:
     """Speak ``language`` inside the block (a command, a test)."""
     token = _current.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
     try:
-        yield _current.get()
+        yield current()
     finally:
         _current.reset(token)
 
