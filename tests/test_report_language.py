@@ -31,9 +31,13 @@ PLACEHOLDER = re.compile(r"\{[a-z_]*\}")
 def _source_messages() -> dict[str, Any]:
     """Every translatable text in the code and templates, as Babel extracts it (babel.cfg)."""
     found: dict[str, Any] = {}
-    method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
+    method_map = [
+        ("reports/**.py", "python"),
+        ("reports/templates/**.html", "jinja2"),
+        ("campaigns/report.py", "python"),
+    ]
     for _file, _line, message, _comments, _context in extract_from_dir(
-        str(REPORTS), method_map=method_map, keywords=KEYWORDS
+        str(REPORTS.parent), method_map=method_map, keywords=KEYWORDS
     ):
         key = message[0] if isinstance(message, tuple) else message
         found[key] = message
@@ -254,3 +258,20 @@ def test_the_page_fits_a_phone_and_a_desktop_without_sideways_scrolling(workspac
         scroll, client = page_overflow(browser, workspace / "r.html", width, workspace / "profile")
         assert client <= width and client > width - 30  # the frame is the viewport (less a scrollbar)
         assert scroll <= client, f"{lang} at {width} px: content {scroll} px wide in {client} px"
+
+
+def test_a_campaign_report_in_french(tmp_path: Path) -> None:
+    from sms123_sync.campaigns.report import journal_document, write_campaign_reports
+
+    campaign = {"name": "Rappel", "kind": "group", "source": "VIP", "template": "Bonjour {prenom}", "created": "x"}
+    send = {"numero": "33612345678", "message": HOSTILE, "segments": 1, "diff": "", "status": "sent"}
+    document = journal_document(campaign, [{**send, "code": 80, "meaning": "", "reference": "7"}])
+    paths = [tmp_path / "c.csv", tmp_path / "c.html", tmp_path / "c.xlsx"]
+    with i18n.use("fr"):
+        assert write_campaign_reports(paths, document).failed == []
+    rows = list(csv.reader(paths[0].read_text(encoding="utf-8-sig").splitlines(), delimiter=";"))
+    assert rows[0][:3] == ["Numéro de téléphone", "Provenance", "État"]
+    assert rows[1][:3] == ["06 12 34 56 78", "", "envoyés"]
+    page = paths[1].read_text(encoding="utf-8")
+    assert '<html lang="fr">' in page and HOSTILE not in page and "&lt;script&gt;" in page
+    assert load_workbook(paths[2]).sheetnames == ["Campagne", "Destinataires", "Écartés"]

@@ -144,7 +144,12 @@ def render_page(document: dict[str, Any]) -> str:
             ),
         },
     }
-    return str(_environment().get_template("report.html").render(context))
+    return render_template("report.html", **context)
+
+
+def render_template(template: str, **context: Any) -> str:
+    """A page of ``templates/`` in the current language, every value escaped."""
+    return str(_environment().get_template(template).render(context))
 
 
 def _write_html(path: Path, document: dict[str, Any]) -> None:
