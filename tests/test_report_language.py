@@ -275,3 +275,32 @@ def test_a_campaign_report_in_french(tmp_path: Path) -> None:
     page = paths[1].read_text(encoding="utf-8")
     assert '<html lang="fr">' in page and HOSTILE not in page and "&lt;script&gt;" in page
     assert load_workbook(paths[2]).sheetnames == ["Campagne", "Destinataires", "Écartés"]
+
+
+@pytest.mark.skipif(_chromium() is None, reason="Chromium is not installed (.ci/run installs it from Debian)")
+def test_the_page_filters_by_group_and_by_kind(workspace: Path) -> None:
+    browser = _chromium()
+    assert browser is not None
+    _plan("en", "r.html")
+    page = workspace / "r.html"
+    probe = workspace / "filters.html"
+    probe.write_text(
+        page.read_text(encoding="utf-8").replace(
+            "</body>",
+            "<script>var n=function(){return document.getElementById('changes-count').textContent;};"
+            "var g=document.getElementById('group'),k=document.getElementById('kind'),seen=[n()];"
+            "g.value='VIP';g.dispatchEvent(new Event('change'));seen.push(n());"
+            "k.value='group_del';k.dispatchEvent(new Event('change'));seen.push(n());"
+            "g.value='';g.dispatchEvent(new Event('change'));k.value='';k.dispatchEvent(new Event('change'));"
+            "seen.push(n());document.title='seen:'+seen.join(',');</script></body>",
+        ),
+        encoding="utf-8",
+    )
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", f"--user-data-dir={workspace / 'p'}"]
+    dom = subprocess.run(
+        [browser, *flags, "--dump-dom", probe.as_uri()], check=True, capture_output=True, text=True, timeout=60
+    ).stdout
+    title = re.search(r"<title>seen:([^<]*)</title>", dom)
+    shown = page.read_text(encoding="utf-8").count('<li class="')
+    # All; VIP: a removal and the group; then the group alone; then all again.
+    assert title is not None and title[1] == f"{shown},2,1,{shown}", title
