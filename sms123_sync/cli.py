@@ -476,6 +476,23 @@ def init_command(source: str, output: Path, system_name: str | None, force: bool
     out.print(f"next: sms123-sync sync {source} -m {output}", markup=False, soft_wrap=True)
 
 
+def language_option(func: F) -> F:
+    """--lang: the language of what people read (terminal and reports; JSON never changes)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from sms123_sync.reports import i18n
+
+        with i18n.use(i18n.resolve(kwargs.pop("lang"))):
+            return func(*args, **kwargs)
+
+    return click.option(  # type: ignore[return-value]
+        "--lang",
+        type=click.Choice(["fr", "en"]),
+        help="Language of the terminal text and the reports (else LC_ALL/LANG, else en); JSON is the same in all.",
+    )(wrapper)
+
+
 @cli.command()
 @click.argument("source", metavar="SOURCE")
 @click.option("--mapping", "-m", "mapping_path", type=MAPPING, required=True, help=MAPPING_HELP)
@@ -489,6 +506,7 @@ def init_command(source: str, output: Path, system_name: str | None, force: bool
     show_default=True,
     help="How many rejects and warnings to print.",
 )
+@language_option
 def validate(source: str, mapping_path: Path, rejects_path: Path | None, show: int) -> None:
     """Read SOURCE through the mapping and report what would be synced, without any call."""
     if rejects_path is not None:
@@ -640,6 +658,7 @@ def _run_info(
 @cli.command("plan")
 @sync_inputs
 @report_options
+@language_option
 def plan_command(
     source: str,
     mapping_path: Path,
@@ -691,6 +710,7 @@ def _plan(
 )
 @report_options
 @connection_options
+@language_option
 def sync_command(
     source: str,
     mapping_path: Path,
@@ -776,6 +796,7 @@ def runs(ctx: click.Context, state_path: Path, limit: int) -> None:
 @runs.command("show")
 @click.argument("run_id", type=int)
 @click.option("--report", "reports", multiple=True, help=f"Write this run's report ({' '.join(formats())}).")
+@language_option
 @click.pass_obj
 def runs_show(state_path: Path, run_id: int, reports: tuple[str, ...]) -> None:
     """One run's operations, failures and conflicts; for a campaign, each recipient's outcome."""

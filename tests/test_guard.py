@@ -176,15 +176,16 @@ def test_every_report_marks_the_held_deletes(night: Night, tmp_path: Path) -> No
     assert result.exit_code == 3, result.output
     with (tmp_path / "r.csv").open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle, delimiter=";"))
-    held = [r for r in rows if r["status"] == "held"]
-    assert len(held) == 11 and all("--max-delete 5" in r["meaning"] for r in held)
+    held = [r for r in rows if r["Status"] == "held"]
+    assert len(held) == 11 and all("--max-delete 5" in r["Note"] for r in held)
     book = load_workbook(tmp_path / "r.xlsx")
-    statuses = [row[8] for row in book["Changes"].iter_rows(min_row=2, values_only=True)]
+    statuses = [row[6] for row in book["Changes"].iter_rows(min_row=2, values_only=True)]
     assert statuses.count("held") == 11
     summary = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True) if row}
-    assert summary["held deletes"] == 11 and "--max-delete 5" in str(summary["deletion guard"])
+    assert summary["Held deletions"] == 11 and "--max-delete 5" in str(summary["Deletion guard"])
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
-    assert page.count("<td>held</td>") == 11 and "11 delete(s) held" in page
+    assert page.count('<span class="status held">held</span>') == 11
+    assert "11 deletions are held back by the deletion guard" in page and "--max-delete 5" in page
 
 
 def test_upsert_is_unchanged_by_a_cut_file(tmp_path: Path, sandbox: Sandbox) -> None:

@@ -63,11 +63,12 @@ def test_csv_report_neutralises_formulas(workspace: Path) -> None:
     with (workspace / "r.csv").open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle, delimiter=";"))
     assert len(rows) == 4
-    changed = [r["changed"] for r in rows if r["number"] == "33612345672"]
-    assert changed == ['nom: Durand → =HYPERLINK("http://x")']  # mid-cell: harmless
+    changed = [r["Before → after"] for r in rows if r["Phone number"] == "'+33 6 12 34 56 72"]  # "+" opens a formula
+    assert changed == ['Last name: Durand → =HYPERLINK("http://x")']  # mid-cell: harmless
     with (workspace / "r-rejects.csv").open(encoding="utf-8-sig") as handle:
         rejects = list(csv.DictReader(handle, delimiter=";"))
-    assert rejects[0]["row"] == "4" and rejects[0]["value"] == "0612"
+    assert rejects[0]["Row"] == "4" and rejects[0]["Value"] == "0612" and rejects[0]["Code"] == "invalid-phone"
+    assert rejects[0]["What to do"] == "Correct the number in the CRM."
 
 
 def test_formula_at_cell_start_is_neutralised() -> None:
@@ -86,16 +87,17 @@ def test_xlsx_report_sheets(workspace: Path) -> None:
     rows = [dict(zip(header, [c.value for c in row], strict=True)) for row in changes.iter_rows(min_row=2)]
     assert len(rows) == 4
     assert wb["Rejects"]["D2"].value == "invalid-phone"
-    changed_cell = next(row for row in changes.iter_rows(min_row=2) if row[2].value == "33612345671")[7]
+    assert header[:3] == ["Change", "Groups", "Phone number"]
+    changed_cell = next(row for row in changes.iter_rows(min_row=2) if row[2].value == "+33 6 12 34 56 71")[4]
     assert changed_cell.fill.fgColor.rgb.endswith("FFF2CC")
 
 
 def test_html_report_escapes_and_is_self_contained(workspace: Path) -> None:
     _plan_with_reports("r.html")
     page = (workspace / "r.html").read_text(encoding="utf-8")
-    assert HOSTILE not in page and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert HOSTILE not in page and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
     assert "http://" not in page.replace('"http://x', "").replace("http://x", "")
-    assert "<svg" in page and "src=" not in page
+    assert 'class="bar"' in page and "src=" not in page and '<html lang="en">' in page
 
 
 def test_json_stdout_is_one_object_and_reports_expand_date(workspace: Path) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import html
 import json
 from collections import Counter
 from collections.abc import Iterable
@@ -25,6 +24,7 @@ from sms123_sync.campaigns.plan import CampaignPlan, Message
 from sms123_sync.campaigns.run import CampaignResult, Preview, SendOutcome
 from sms123_sync.files import open_private
 from sms123_sync.reconcile.state import CampaignSummary
+from sms123_sync.reports.i18n import N_, _, phone
 from sms123_sync.reports.rows import neutralise
 from sms123_sync.reports.writers import Written, write_reports
 from sms123_sync.text import printable
@@ -45,6 +45,71 @@ COLUMNS = [
     "message",
 ]
 PLANNED = "planned"
+# Column and fact headings as people read them (the JSON keeps the keys above).
+HEADINGS: dict[str, str] = {
+    "number": N_("Phone number"),
+    "where": N_("From"),
+    "status": N_("Status"),
+    "code": N_("API code"),
+    "meaning": N_("Note"),
+    "reference": N_("Reference"),
+    "at": N_("Scheduled for (Paris)"),
+    "deferred": N_("Deferred"),
+    "segments": N_("SMS"),
+    "encoding": N_("Encoding"),
+    "message": N_("Message"),
+    "name": N_("Campaign"),
+    "kind": N_("Kind"),
+    "rule": N_("Rule"),
+    "source": N_("Recipients from"),
+    "template": N_("Message template"),
+    "test": N_("Test mode"),
+    "sender": N_("Sender"),
+    "run_id": N_("Run"),
+    "started": N_("Started"),
+    "ended": N_("Ended"),
+    "exit_code": N_("Exit code"),
+    "dry_run": N_("Dry run"),
+    "created": N_("Created"),
+    "recipients": N_("Recipients"),
+    "to_send": N_("To send"),
+    "done_earlier": N_("Sent by an earlier run"),
+    "sms": N_("SMS needed"),
+    "balance": N_("Balance"),
+    "skipped": N_("Skipped"),
+    "rejects": N_("Rejected rows"),
+    "outcomes": N_("Outcomes"),
+    "reason": N_("Why"),
+}
+STATUSES: dict[str, str] = {
+    "sent": N_("sent"),
+    "scheduled": N_("scheduled"),
+    "already-sent": N_("already-sent"),
+    "tested": N_("tested"),
+    "failed": N_("failed"),
+    "pending": N_("pending"),
+    "not-started": N_("not-started"),
+    "planned": N_("planned"),
+    "done-earlier": N_("done-earlier"),
+}
+SHEETS = (N_("Campaign"), N_("Recipients"), N_("Skipped"))
+
+
+def heading(key: str) -> str:
+    return _(HEADINGS[key]) if key in HEADINGS else key
+
+
+def status_text(status: str) -> str:
+    return _(STATUSES[status]) if status in STATUSES else status
+
+
+def _cell(entry: dict[str, Any], column: str) -> object:
+    """A recipient's cell as people read it: the number as they write it, the status in words."""
+    if column == "number":
+        return phone(str(entry[column]))
+    if column == "status":
+        return status_text(str(entry[column]))
+    return entry[column]
 
 
 def _entry(message: Message, outcome: SendOutcome | None, status: str) -> dict[str, Any]:
@@ -134,13 +199,13 @@ def _plain(value: object) -> str:
 
 def _rows(document: dict[str, Any]) -> Iterable[list[str]]:
     for entry in document["recipients"]:
-        yield [neutralise(entry[c]) for c in COLUMNS]
+        yield [neutralise(_cell(entry, c)) for c in COLUMNS]
 
 
 def _write_csv(path: Path, document: dict[str, Any]) -> None:
     with open_private(path, "w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, delimiter=";")
-        writer.writerow(COLUMNS)
+        writer.writerow([heading(c) for c in COLUMNS])
         writer.writerows(_rows(document))
 
 
@@ -157,13 +222,16 @@ def _write_xlsx(path: Path, document: dict[str, Any]) -> None:
     wb = Workbook()
     summary = wb.active
     assert summary is not None
-    summary.title = "Campaign"
+    campaign_title, recipients_title, skipped_title = (_(name) for name in SHEETS)
+    summary.title = campaign_title
     for key, value in {**document["campaign"], **document["counts"]}.items():
-        summary.append([key, _xlsx_safe(neutralise(json.dumps(value) if isinstance(value, dict) else value))])
+        summary.append([heading(key), _xlsx_safe(neutralise(json.dumps(value) if isinstance(value, dict) else value))])
+    summary.column_dimensions["A"].width = 28
+    summary.column_dimensions["B"].width = 70
     sheets = {
-        "Recipients": (COLUMNS, list(_rows(document))),
-        "Skipped": (
-            ["where", "number", "reason"],
+        recipients_title: ([heading(c) for c in COLUMNS], list(_rows(document))),
+        skipped_title: (
+            [heading(k) for k in ("where", "number", "reason")],
             [[neutralise(s[k]) for k in ("where", "number", "reason")] for s in document["skipped"]],
         ),
     }
@@ -179,33 +247,34 @@ def _write_xlsx(path: Path, document: dict[str, Any]) -> None:
         wb.save(handle)
 
 
-# Nothing may be fetched: the page is read offline, and a hostile cell must not phone home.
-_CSP = "default-src 'none'; style-src 'unsafe-inline'"
-
-
 def _write_html(path: Path, document: dict[str, Any]) -> None:
-    esc = html.escape
-    campaign = document["campaign"]
-    facts = "".join(
-        f"<tr><th>{esc(str(k))}</th><td>{esc(str(v))}</td></tr>" for k, v in {**campaign, **document["counts"]}.items()
-    )
-    head = "".join(f"<th>{esc(c)}</th>" for c in COLUMNS)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{esc(str(entry[c]))}</td>" for c in COLUMNS) + "</tr>"
+    """The page from ``templates/campaign.html`` (autoescaped, nothing fetched, fits a phone)."""
+    from sms123_sync.reports.html_writer import CSP, render_template
+    from sms123_sync.reports.i18n import current
+
+    facts = [
+        (heading(k), json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else str(v if v is not None else ""))
+        for k, v in {**document["campaign"], **document["counts"]}.items()
+    ]
+    recipients = [
+        {
+            "number": phone(str(entry["number"])),
+            "status": status_text(str(entry["status"])),
+            "details": [
+                (heading(c), str(entry[c])) for c in COLUMNS if c not in ("number", "status", "message") and entry[c]
+            ],
+            "message": str(entry["message"]),
+        }
         for entry in document["recipients"]
-    )
-    skipped = "".join(
-        f"<li>{esc(s['where'])}, {esc(s['number'])}: {esc(s['reason'])}</li>" for s in document["skipped"]
-    )
-    page = (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<meta http-equiv='Content-Security-Policy' content=\"{_CSP}\">"
-        f"<title>Campaign {esc(campaign['name'])}</title>"
-        "<style>body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
-        "padding:2px 6px;text-align:left;vertical-align:top}</style></head><body>"
-        f"<h1>Campaign {esc(campaign['name'])}</h1><table>{facts}</table>"
-        f"<h2>Recipients</h2><table><tr>{head}</tr>{body}</table>"
-        f"<h2>Skipped</h2><ul>{skipped}</ul></body></html>"
+    ]
+    page = render_template(
+        "campaign.html",
+        lang=current(),
+        csp=CSP,
+        name=str(document["campaign"].get("name") or ""),
+        facts=facts,
+        recipients=recipients,
+        skipped=[(s["where"], phone(str(s["number"])), s["reason"]) for s in document["skipped"]],
     )
     with open_private(path, "w", encoding="utf-8") as handle:
         handle.write(page)
@@ -224,77 +293,98 @@ def print_preview(console: Console, preview: Preview, shown: int = SHOWN) -> Non
     """Recipients, the first messages as sent, SMS per message and in all, beside the balance."""
     plan = preview.plan
     line = functools.partial(console.print, markup=False)
-    line(f"campaign {plan.name} ({plan.source})")
-    line(f"rule: {plan.rule}")
+    line(_("campaign {name} ({source})").format(name=plan.name, source=plan.source))
+    line(_("rule: {rule}").format(rule=plan.rule))
     line(
-        f"recipients: {len(plan.messages)}, to send now: {len(preview.to_send)}"
-        + (f", already sent by an earlier run: {preview.already_done}" if preview.already_done else "")
+        _("recipients: {n}, to send now: {now}").format(n=len(plan.messages), now=len(preview.to_send))
+        + (_(", already sent by an earlier run: {n}").format(n=preview.already_done) if preview.already_done else "")
     )
     if plan.deferred:
-        line(f"deferred to the next lawful time: {plan.deferred}")
+        line(_("deferred to the next lawful time: {n}").format(n=plan.deferred))
     for message in preview.to_send[:shown]:
-        when = f" at {message.at:%Y-%m-%d %H:%M} (Paris)" if message.at else ""
-        moved = f" [deferred: {message.deferred}]" if message.deferred else ""
+        when = _(" at {when} (Paris)").format(when=f"{message.at:%Y-%m-%d %H:%M}") if message.at else ""
+        moved = _(" [deferred: {why}]").format(why=message.deferred) if message.deferred else ""
         line(f"  → {message.number}{when}{moved}: {message.shape.segments} SMS {message.shape.encoding}")
         line(f"    {printable(message.text, 480)}")
     if len(preview.to_send) > shown:
-        line(f"  … and {len(preview.to_send) - shown} more")
+        line("  " + _("… and {n} more").format(n=len(preview.to_send) - shown))
     balance = (
-        "not charged (test mode)"
+        _("not charged (test mode)")
         if plan.options.test
-        else (f"{preview.balance} SMS credits" if preview.balance is not None else "unknown (no credentials)")
+        else (
+            _("{n} SMS credits").format(n=preview.balance)
+            if preview.balance is not None
+            else _("unknown (no credentials)")
+        )
     )
-    line(f"SMS needed: {preview.sms_needed}; balance: {balance}")
+    line(_("SMS needed: {n}; balance: {balance}").format(n=preview.sms_needed, balance=balance))
     if preview.over_balance:
-        line("the balance is too low: the campaign will be refused unless --allow-partial")
+        line(_("the balance is too low: the campaign will be refused unless --allow-partial"))
     for skipped in plan.skipped[:20]:
-        line(f"skipped {skipped.where}, {skipped.number}: {skipped.reason}")
+        line(
+            _("skipped {where}, {number}: {why}").format(where=skipped.where, number=skipped.number, why=skipped.reason)
+        )
     if len(plan.skipped) > 20:
-        line(f"… and {len(plan.skipped) - 20} more skipped")
+        line(_("… and {n} more skipped").format(n=len(plan.skipped) - 20))
     if plan.rejects:
-        line(f"rejected rows: {len(plan.rejects)} (see --report)")
+        line(_("rejected rows: {n} (see --report)").format(n=len(plan.rejects)))
 
 
 def print_result(console: Console, result: CampaignResult) -> None:
     if not result.preview.to_send:
         done = result.preview.already_done
-        console.print(f"nothing to send: all {done} recipient(s) have this campaign's message already", markup=False)
+        console.print(
+            _("nothing to send: all {n} recipient(s) have this campaign's message already").format(n=done),
+            markup=False,
+        )
         return
     counts = Counter(o.status.value for o in result.outcomes)
-    console.print(
-        "outcome: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing sent"), markup=False
-    )
+    told = ", ".join(f"{n} {status_text(s)}" for s, n in sorted(counts.items())) or _("nothing sent")
+    console.print(_("outcome: {told}").format(told=told), markup=False)
     for outcome in result.outcomes:
         if outcome.status.value in ("failed", "pending"):
-            console.print(
-                f"  {outcome.status.value}: {outcome.message.number}: {outcome.code or ''} {outcome.meaning}",
-                markup=False,
-            )
+            status = status_text(outcome.status.value)
+            console.print(f"  {status}: {outcome.message.number}: {outcome.code or ''} {outcome.meaning}", markup=False)
     if result.stopped is not None:
-        console.print(f"stopped: {result.stopped}", markup=False)
+        console.print(_("stopped: {why}").format(why=result.stopped), markup=False)
 
 
 def print_sends(console: Console, campaign: dict[str, Any], sends: list[dict[str, Any]]) -> None:
     """Each recipient's outcome, as the state journaled it (``runs show``)."""
     line = functools.partial(console.print, markup=False)
-    line(f"campaign {campaign['name']} ({campaign['kind']}, {campaign['source']}), created {campaign['created']}")
-    line(f"message: {printable(campaign['template'], 480)}")
+    line(
+        _("campaign {name} ({kind}, {source}), created {created}").format(
+            name=campaign["name"], kind=campaign["kind"], source=campaign["source"], created=campaign["created"]
+        )
+    )
+    line(_("message: {text}").format(text=printable(campaign["template"], 480)))
     counts = Counter(s["status"] for s in sends)
-    line(f"{len(sends)} recipient(s): " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    told = ", ".join(f"{n} {status_text(s)}" for s, n in sorted(counts.items()))
+    line(_("{n} recipient(s): {told}").format(n=len(sends), told=told))
     for send in sends:
-        when = f" at {send['diff']}" if send["diff"] else ""
-        ref = f" ref {send['reference']}" if send["reference"] else ""
-        line(f"  {send['numero']}: {send['status']} {send['code'] or ''}{when}{ref} (run #{send['run_id']})")
+        when = _(" at {when}").format(when=send["diff"]) if send["diff"] else ""
+        ref = _(" ref {ref}").format(ref=send["reference"]) if send["reference"] else ""
+        status = status_text(send["status"])
+        line(
+            f"  {send['numero']}: {status} {send['code'] or ''}{when}{ref} "
+            + _("(run #{id})").format(id=send["run_id"])
+        )
 
 
 def print_campaigns(console: Console, campaigns: list[CampaignSummary]) -> None:
     """The campaigns the state holds, newest first, with their outcomes so far."""
     if not campaigns:
         return
-    console.print("campaigns:", markup=False)
+    console.print(_("campaigns:"), markup=False)
     for c in campaigns:
-        told = ", ".join(f"{n} {s}" for s, n in sorted(c["counts"].items())) or "nothing sent"
-        console.print(f"  {c['name']} ({c['kind']}, {c['source']}), created {c['created']}: {told}", markup=False)
+        told = ", ".join(f"{n} {status_text(s)}" for s, n in sorted(c["counts"].items())) or _("nothing sent")
+        console.print(
+            "  "
+            + _("{name} ({kind}, {source}), created {created}: {told}").format(
+                name=c["name"], kind=c["kind"], source=c["source"], created=c["created"], told=told
+            ),
+            markup=False,
+        )
 
 
 def journal_document(campaign: dict[str, Any], sends: list[dict[str, Any]]) -> dict[str, Any]:

@@ -1,4 +1,7 @@
-"""The CSV report: one row per operation, and the rejects beside it in ``…-rejects.csv``."""
+"""The CSV report: one row per operation, and the rejects beside it in ``…-rejects.csv``.
+
+Headings and cells are in the reader's language; scripts read the JSON report instead.
+"""
 
 from __future__ import annotations
 
@@ -9,23 +12,20 @@ from typing import Any
 
 from sms123_sync.files import open_private
 from sms123_sync.mapping.problems import Problem
-from sms123_sync.reports.rows import OP_COLUMNS, neutralise, op_row, release_text
+from sms123_sync.reports.rows import op_headings, op_row, problem_headings, problem_row
 from sms123_sync.reports.writers import register_writer
 
 
 def _write_csv(path: Path, document: dict[str, Any]) -> None:
     with open_private(path, "w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, delimiter=";")
-        writer.writerow(OP_COLUMNS)
-        writer.writerows(op_row(op, release_text(document)) for op in document["operations"])
+        writer.writerow(op_headings())
+        writer.writerows(op_row(op, document) for op in document["operations"])
     rejects_path = path.with_name(path.stem + "-rejects.csv")
     with open_private(rejects_path, "w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, delimiter=";")
-        writer.writerow(["row", "column", "value", "code", "reason"])
-        for r in document["rejects"]:
-            writer.writerow(
-                [r["row"], neutralise(r["column"]), neutralise(r["value"]), r["code"], neutralise(r["message"])]
-            )
+        writer.writerow(problem_headings())
+        writer.writerows(problem_row(r) for r in document["rejects"])
 
 
 def write_problems_csv(path: Path, problems: Iterable[Problem]) -> None:
@@ -33,9 +33,13 @@ def write_problems_csv(path: Path, problems: Iterable[Problem]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open_private(path, "w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, delimiter=";")
-        writer.writerow(["row", "column", "value", "code", "reason"])
+        writer.writerow(problem_headings())
         for p in problems:
-            writer.writerow([p.row, neutralise(p.column), neutralise(p.value), p.code.value, neutralise(p.message)])
+            writer.writerow(
+                problem_row(
+                    {"row": p.row, "column": p.column, "value": p.value, "code": p.code.value, "message": p.message}
+                )
+            )
 
 
 register_writer(".csv", _write_csv)

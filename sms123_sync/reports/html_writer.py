@@ -1,119 +1,159 @@
-"""The HTML report: one self-contained page that escapes every value and fetches nothing."""
+"""The HTML report: one self-contained page, in the reader's language, built from a Jinja2
+template that escapes every value; it fetches nothing and reads on a phone and on paper."""
 
 from __future__ import annotations
 
-import html
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from sms123_sync.files import open_private
-from sms123_sync.reports.rows import OP_COLUMNS, op_values, release_text
+from sms123_sync.reports import wording
+from sms123_sync.reports.i18n import N_, _, current, ngettext, number, phone, when
 from sms123_sync.reports.writers import register_writer
 
 # Nothing may be fetched: the page is read offline, and a hostile cell must not phone home.
-_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
+CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
+TEMPLATES = Path(__file__).with_name("templates")
+
+# Kinds grouped as the page colours them.
+FAMILIES: dict[str, str] = {
+    "group_add": "add",
+    "contact_add": "add",
+    "group_rename": "update",
+    "contact_upd": "update",
+    "contact_del": "remove",
+    "group_del": "remove",
+}
+FAMILY_LABELS = {"add": N_("added"), "update": N_("updated"), "remove": N_("removed")}
+TITLES = {"plan": N_("What the sync will change"), "sync": N_("What the sync changed")}
+EVERY_GROUP = "(every group)"  # document.py's key for operations without a group
 
 
-_PAGE_STYLE = """
-body{font:14px system-ui,sans-serif;margin:24px;color:#222}
-table{border-collapse:collapse;margin:8px 0 24px}
-th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f3f3f3;cursor:pointer}
-tr.hidden{display:none}
-.bar{fill:#4a7bd0}
-input{padding:4px 8px;width:320px}
-.changed{background:#fff2cc}
-.held{background:#fde2e1;padding:8px}
-"""
+@cache
+def _environment() -> Any:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-
-_PAGE_SCRIPT = """
-function filterTable(input,id){var q=input.value.toLowerCase();
-document.querySelectorAll('#'+id+' tbody tr').forEach(function(r){
-r.classList.toggle('hidden',r.textContent.toLowerCase().indexOf(q)<0);});
-document.getElementById(id+'-count').textContent=
-document.querySelectorAll('#'+id+' tbody tr:not(.hidden)').length;}
-function sortTable(th){var table=th.closest('table'),i=Array.prototype.indexOf.call(th.parentNode.children,th);
-var rows=Array.from(table.tBodies[0].rows),asc=th.dataset.asc!=='1';th.dataset.asc=asc?'1':'0';
-rows.sort(function(a,b){var x=a.cells[i].textContent,y=b.cells[i].textContent;
-var n=parseFloat(x)-parseFloat(y);return (isNaN(n)?x.localeCompare(y):n)*(asc?1:-1);});
-rows.forEach(function(r){table.tBodies[0].appendChild(r);});}
-"""
-
-
-def _html_table(table_id: str, header: list[str], rows: list[list[str]], highlight: list[bool] | None = None) -> str:
-    esc = html.escape
-    head = "".join(f'<th onclick="sortTable(this)">{esc(h)}</th>' for h in header)
-    body = []
-    for i, row in enumerate(rows):
-        cls = ' class="changed"' if highlight and highlight[i] else ""
-        body.append(f"<tr{cls}>" + "".join(f"<td>{esc(str(c))}</td>" for c in row) + "</tr>")
-    return (
-        f'<p><input type="search" placeholder="search…" oninput="filterTable(this,\'{table_id}\')"> '
-        f'<span id="{table_id}-count">{len(rows)}</span> row(s)</p>'
-        f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
+    # Looked up at render time, so each page speaks the language of its command.
+    env.install_gettext_callables(  # type: ignore[attr-defined]  # added by jinja2.ext.i18n
+        gettext=lambda m: _(m), ngettext=lambda s, p, n: ngettext(s, p, n), newstyle=False
+    )
+    return env
 
 
-def _html_chart(per_group: dict[str, dict[str, int]]) -> str:
-    totals = {g: sum(c.values()) for g, c in per_group.items()}
-    if not totals:
-        return "<p>No operation.</p>"
-    top = max(totals.values())
-    bars = []
-    for i, (group, total) in enumerate(sorted(totals.items(), key=lambda kv: -kv[1])[:30]):
-        width = 400 * total / top
-        y = i * 22
-        bars.append(
-            f'<text x="0" y="{y + 15}">{html.escape(group)}</text>'
-            f'<rect class="bar" x="200" y="{y + 3}" width="{width:.0f}" height="16"/>'
-            f'<text x="{205 + width:.0f}" y="{y + 15}">{total}</text>'
+def _family_count(family: str, count: int) -> str:
+    texts = {
+        "add": ngettext("{n} added", "{n} added", count),
+        "update": ngettext("{n} updated", "{n} updated", count),
+        "remove": ngettext("{n} removed", "{n} removed", count),
+    }
+    return texts[family].format(n=number(count))
+
+
+def _group_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per group, how many adds, updates and removals, for the stacked bars."""
+    rows: list[dict[str, Any]] = []
+    for group, counts in document["counts"]["per_group"].items():
+        families = dict.fromkeys(FAMILY_LABELS, 0)
+        for kind, count in counts.items():
+            families[FAMILIES.get(kind, "update")] += count
+        total = sum(families.values())
+        rows.append(
+            {
+                "name": _("every group") if group == EVERY_GROUP else group,
+                "total": total,
+                "parts": [{"family": f, "count": c, "text": _family_count(f, c)} for f, c in families.items() if c],
+            }
         )
-    height = 22 * len(bars) + 4
-    return f'<svg role="img" aria-label="operations per group" width="700" height="{height}">{"".join(bars)}</svg>'
+    rows.sort(key=lambda r: -int(r["total"]))
+    top = max((int(r["total"]) for r in rows), default=1)
+    for row in rows:
+        for part in row["parts"]:
+            part["width"] = f"{100 * part['count'] / top:.2f}%"
+    return rows
+
+
+def _changes(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "family": FAMILIES.get(op["kind"], "update"),
+            "kind": op["kind"],
+            "title": wording.title(op),
+            "person": wording.person(op),
+            "number": phone(op["number"]),
+            "groups": op["groups"],
+            "changes": wording.changes(op),
+            "reason": wording.reason(op["reason"]),
+            "status": wording.status(op),
+            "status_code": "held" if op.get("held") else (op.get("outcome") or {}).get("status") or "planned",
+            "code": (op.get("outcome") or {}).get("code") or "",
+            "note": wording.note(op, document),
+        }
+        for op in document["operations"]
+    ]
+
+
+def render_page(document: dict[str, Any]) -> str:
+    """The page as text (the writer saves it; the screenshot script shows it)."""
+    run = document["run"]
+    command = str(run.get("command") or "")
+    present = [k for k in wording.KIND_LABELS if document["counts"]["operations"].get(k)]
+    context = {
+        "lang": current(),
+        "number_label": _("Number"),
+        "csp": CSP,
+        "title": _(TITLES[command]) if command in TITLES else _("Report of a past run"),
+        "run": {
+            "source": run.get("source") or "",
+            "mapping": run.get("mapping") or "",
+            "mode": run.get("mode") or "",
+            "started": when(run.get("started")),
+            "ended": when(run.get("ended")),
+            "exit_code": run.get("exit_code"),
+            "id": run.get("id"),
+        },
+        "headline": wording.headline(document),
+        "guard": document["guard"],
+        "held_note": wording.held_note(document),
+        "groups": _group_rows(document),
+        "kinds": [{"kind": k, "label": wording.kind_label(k)} for k in present],
+        "group_names": sorted({g for op in document["operations"] for g in op["groups"]}),
+        "changes": _changes(document),
+        "rejects": [
+            {
+                "where": _("Row {row}, column {column}: “{value}”").format(
+                    row=number(r["row"]), column=r["column"], value=r["value"]
+                ),
+                "what": w,
+                "todo": t,
+            }
+            for r in document["rejects"]
+            for w, t in [wording.problem(r)]
+        ],
+        "counts_text": {
+            "rejects": ngettext("{n} row left aside", "{n} rows left aside", len(document["rejects"])).format(
+                n=number(len(document["rejects"]))
+            ),
+        },
+    }
+    return render_template("report.html", **context)
+
+
+def render_template(template: str, **context: Any) -> str:
+    """A page of ``templates/`` in the current language, every value escaped."""
+    return str(_environment().get_template(template).render(context))
 
 
 def _write_html(path: Path, document: dict[str, Any]) -> None:
-    esc = html.escape
-    run = document["run"]
-    ops = document["operations"]
-    meta = "".join(
-        f"<tr><th>{esc(k)}</th><td>{esc(str(run.get(k, '')))}</td></tr>"
-        for k in ("command", "source", "mapping", "mode", "started", "ended", "exit_code")
-    )
-    counts = "".join(f"<tr><td>{esc(k)}</td><td>{v}</td></tr>" for k, v in document["counts"]["operations"].items())
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{_CSP}">
-<title>sms123-sync report</title><style>{_PAGE_STYLE}</style></head><body>
-<h1>sms123-sync {esc(run.get("command", ""))} report</h1>
-<table>{meta}</table>
-<h2>Summary</h2><table><tr><th>operation</th><th>count</th></tr>{counts}</table>
-<p>{len(document["rejects"])} rejected row(s), {len(document["warnings"])} warning(s), {
-        len(document["conflicts"])
-    } conflict(s).</p>
-<h2>Deletion guard</h2><p class="{"held" if document["guard"]["tripped"] else ""}">{
-        esc(document["guard"]["verdict"])
-    }</p>
-<h2>Operations per group</h2>{_html_chart(document["counts"]["per_group"])}
-<h2>Changes</h2>{
-        _html_table(
-            "changes",
-            OP_COLUMNS,
-            [op_values(o, release_text(document)) for o in ops],
-            [bool(o["changed"]) for o in ops],
-        )
-    }
-<h2>Rejected rows</h2>{
-        _html_table(
-            "rejects",
-            ["row", "column", "value", "code", "reason"],
-            [[r["row"], r["column"], r["value"], r["code"], r["message"]] for r in document["rejects"]],
-        )
-    }
-<script>{_PAGE_SCRIPT}</script>
-</body></html>
-"""
+    page = render_page(document)
     with open_private(path, "w", encoding="utf-8") as handle:
         handle.write(page)
 

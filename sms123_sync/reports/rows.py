@@ -1,12 +1,17 @@
-"""The report document as table rows: what the spreadsheet and page writers share.
+"""The report document as table rows, in the reader's language: what the spreadsheet and
+page writers share.
 
 Spreadsheet cells that would run as a formula (starting with ``= + - @``, a tab or a
-carriage return) are neutralised with a leading apostrophe.
+carriage return) are neutralised with a leading apostrophe. Numbers are text written as
+people write them (``06 12 34 56 78``), never a spreadsheet number.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from sms123_sync.reports import wording
+from sms123_sync.reports.i18n import N_, _, phone
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -17,48 +22,59 @@ def neutralise(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-OP_COLUMNS = [
-    "kind",
-    "groups",
-    "number",
-    "name",
-    "old_number",
-    "new_name",
-    "reason",
-    "changed",
-    "status",
-    "code",
-    "meaning",
-]
+# Column keys (stable, for code) and their headings (translated where shown).
+OP_COLUMNS = ["change", "groups", "number", "name", "details", "reason", "status", "code", "note"]
+_OP_HEADINGS = {
+    "change": N_("Change"),
+    "groups": N_("Groups"),
+    "number": N_("Phone number"),
+    "name": N_("Name"),
+    "details": N_("Before → after"),
+    "reason": N_("Why"),
+    "status": N_("Status"),
+    "code": N_("API code"),
+    "note": N_("Note"),
+}
+PROBLEM_COLUMNS = ["row", "column", "value", "code", "problem", "todo"]
+_PROBLEM_HEADINGS = {
+    "row": N_("Row"),
+    "column": N_("Column"),
+    "value": N_("Value"),
+    "code": N_("Code"),
+    "problem": N_("Problem"),
+    "todo": N_("What to do"),
+}
 
 
-def op_values(op: dict[str, Any], release: str = "") -> list[str]:
-    """An operation's cells; a held one reads "held", with how to release it."""
-    outcome = op.get("outcome") or ({"status": "held", "meaning": release} if op.get("held") else {})
+def op_headings() -> list[str]:
+    return [_(_OP_HEADINGS[key]) for key in OP_COLUMNS]
+
+
+def problem_headings() -> list[str]:
+    return [_(_PROBLEM_HEADINGS[key]) for key in PROBLEM_COLUMNS]
+
+
+def op_values(op: dict[str, Any], document: dict[str, Any]) -> list[str]:
+    """An operation's cells in words; a held one says how to release it."""
     return [
-        op["kind"],
+        wording.title(op),
         ", ".join(op["groups"]),
-        op["number"] or "",
-        op_name(op),
-        op["old_number"] or "",
-        op["new_name"] or "",
-        op["reason"],
-        "; ".join(f"{f}: {op['before'][f]} → {op['after'][f]}" for f in op["changed"]),
-        outcome.get("status", "planned"),
-        outcome.get("code") or "",
-        outcome.get("meaning") or "",
+        phone(op["number"]),
+        wording.person(op),
+        wording.changes_text(op),
+        wording.reason(op["reason"]),
+        wording.status(op),
+        str((op.get("outcome") or {}).get("code") or ""),
+        wording.note(op, document),
     ]
 
 
-def op_name(op: dict[str, Any]) -> str:
-    fields = op["after"] or op["before"] or {}
-    return " ".join(p for p in (fields.get("prenom", ""), fields.get("nom", "")) if p)
-
-
-def op_row(op: dict[str, Any], release: str = "") -> list[str]:
+def op_row(op: dict[str, Any], document: dict[str, Any]) -> list[str]:
     """An operation's cells for a spreadsheet: formulas neutralised."""
-    return [neutralise(v) for v in op_values(op, release)]
+    return [neutralise(v) for v in op_values(op, document)]
 
 
-def release_text(document: dict[str, Any]) -> str:
-    return str((document.get("guard") or {}).get("release") or "")
+def problem_row(p: dict[str, Any]) -> list[Any]:
+    """A reject or warning's cells for a spreadsheet (``p`` as the document holds it)."""
+    what, todo = wording.problem(p)
+    return [p["row"], neutralise(p["column"]), neutralise(p["value"]), p["code"], neutralise(what), todo]

@@ -26,54 +26,59 @@ from sms123_sync.reconcile.apply import Status
 from sms123_sync.reconcile.plan import Operation, OpKind, Plan
 from sms123_sync.reconcile.state import KnownState
 from sms123_sync.reconcile.sync import SyncReport
+from sms123_sync.reports.i18n import DEFAULT_LANGUAGE, N_, _, current, ngettext, phone
 
 log = logging.getLogger("sms123_sync")
 
 
 def print_stats(console: Console, stats: Stats) -> None:
-    table = Table(title="source", show_header=False, box=None)
+    table = Table(title=_("source"), show_header=False, box=None)
     for label, value in (
-        ("rows read", stats.rows_read),
-        ("filtered out", stats.filtered_out),
-        ("rejected", stats.rejected),
-        ("merged duplicates", stats.merged_duplicates),
-        ("contacts", stats.contacts),
-        ("groups", stats.groups),
-        ("memberships", stats.memberships),
+        (N_("rows read"), stats.rows_read),
+        (N_("filtered out"), stats.filtered_out),
+        (N_("rejected"), stats.rejected),
+        (N_("merged duplicates"), stats.merged_duplicates),
+        (N_("contacts"), stats.contacts),
+        (N_("groups"), stats.groups),
+        (N_("memberships"), stats.memberships),
     ):
-        table.add_row(label, str(value))
+        table.add_row(_(label), str(value))
     console.print(table)
+
+
+# The titles the CLI passes to print_problems, for the catalog.
+PROBLEM_TITLES = (N_("rejected rows"), N_("warnings"))
 
 
 def print_problems(console: Console, title: str, problems: list[Problem], source: str, limit: int) -> None:
     if not problems:
         return
-    console.print(f"{len(problems)} {title}:")
+    console.print(f"{len(problems)} {_(title)}:")
     for problem in problems[:limit]:
         console.print(f"  [{problem.code.value}] {problem.describe(source)}", markup=False)
     if len(problems) > limit:
-        console.print(f"  … and {len(problems) - limit} more")
+        console.print("  " + _("… and {n} more").format(n=len(problems) - limit))
 
 
 def print_plan(console: Console, plan: Plan, limit: int | None) -> None:
     """Counts per kind and group, the first changes with before → after, then the deletes
     the guard holds, each marked, and the guard's verdict last."""
     if not plan.operations:
-        console.print("nothing to do: the account already matches the export")
+        console.print(_("nothing to do: the account already matches the export"))
         return
-    held = f", {len(plan.held)} held" if plan.held else ""
-    table = Table(title=f"plan: {len(plan)} operation(s){held}")
+    held = _(", {n} held").format(n=len(plan.held)) if plan.held else ""
+    table = Table(title=_("plan: {n} operation(s){held}").format(n=len(plan), held=held))
     kinds = [k.name for k in OpKind]
-    table.add_column("group")
+    table.add_column(_("group"))
     for kind in kinds:
-        table.add_column(kind.lower().replace("_", " "), justify="right")
+        table.add_column(kind_name(kind), justify="right")
     for group, counts in plan.per_group().items():
         table.add_row(group, *(str(counts.get(k, "")) for k in kinds))
     console.print(table)
     _print_ops(console, plan.applicable, limit, "")
     if plan.held:
-        console.print(f"held by the deletion guard ({len(plan.held)}):")
-        _print_ops(console, plan.held, limit, "HELD ")
+        console.print(_("held by the deletion guard ({n}):").format(n=len(plan.held)))
+        _print_ops(console, plan.held, limit, _("HELD") + " ")
     print_guard(console, plan)
 
 
@@ -82,25 +87,67 @@ def _print_ops(console: Console, ops: tuple[Operation, ...], limit: int | None, 
     for op in shown:
         console.print(f"  {mark}{describe(op)}", markup=False)
     if len(shown) < len(ops):
-        console.print(f"  … and {len(ops) - len(shown)} more (-v for all)")
+        console.print("  " + _("… and {n} more (-v for all)").format(n=len(ops) - len(shown)))
 
 
 def print_guard(console: Console, plan: Plan) -> None:
     """The deletion guard's verdict, when it held something: why, and how to release."""
     if plan.guard is not None and plan.guard.tripped:
-        console.print(Text.assemble(("held:", "bold yellow"), " ", plan.guard.verdict()))
+        console.print(Text.assemble((_("held:"), "bold yellow"), " ", guard_verdict(plan)))
+
+
+def guard_verdict(plan: Plan) -> str:
+    """The guard's verdict line; in English the planner's own words, else said again from
+    its figures (the options to release are the same in every language)."""
+    guard = plan.guard
+    if guard is None or not guard.tripped:
+        return _("deletion guard: passed")
+    if current() == DEFAULT_LANGUAGE:
+        return guard.verdict()
+    from sms123_sync.reports.wording import release_options
+
+    options = release_options({"guard": {"release": guard.release}})
+    text = ngettext(
+        "deletion guard: {n} delete held, the rest applies.",
+        "deletion guard: {n} deletes held, the rest applies.",
+        len(guard.held),
+    ).format(n=len(guard.held))
+    text += " " + _("If the export is broken, fix it and run again.")
+    if options:
+        text += " " + _("If these removals are right, run again with {options}.").format(options=options)
+    return text
+
+
+# The kinds as the terminal names them (the report pages use whole sentences).
+_KIND_NAMES: dict[str, str] = {
+    "GROUP_ADD": N_("group add"),
+    "GROUP_RENAME": N_("group rename"),
+    "CONTACT_ADD": N_("contact add"),
+    "CONTACT_UPD": N_("contact upd"),
+    "CONTACT_DEL": N_("contact del"),
+    "GROUP_DEL": N_("group del"),
+}
+
+
+def kind_name(kind: str) -> str:
+    return _(_KIND_NAMES[kind]) if kind in _KIND_NAMES else kind.lower()
 
 
 def describe(op: Operation) -> str:
-    groups = ", ".join(op.groups) or "every group"
-    name = op.kind.name.lower().replace("_", " ")
+    from sms123_sync.reports.wording import reason
+
+    groups = ", ".join(op.groups) or _("every group")
+    name = kind_name(op.kind.name)
+    why = op.reason if current() == DEFAULT_LANGUAGE else reason(op.reason)
     if op.kind is OpKind.GROUP_RENAME:
-        return f"{name} {op.groups[0]!r} → {op.new_name!r} ({op.reason})"
+        return f"{name} {op.groups[0]!r} → {op.new_name!r} ({why})"
     if op.kind in (OpKind.GROUP_ADD, OpKind.GROUP_DEL):
-        return f"{name} {groups!r} ({op.reason})"
-    text = f"{name} {op.number} in {groups} ({op.reason})"
+        return f"{name} {groups!r} ({why})"
+    # English keeps the digits the journal and the API use; French writes them as people do.
+    shown = (lambda n: n) if current() == DEFAULT_LANGUAGE else phone
+    text = _("{kind} {number} in {groups} ({why})").format(kind=name, number=shown(op.number), groups=groups, why=why)
     if op.old_number and op.old_number != op.number:
-        text += f": number {op.old_number} → {op.number}"
+        text += ": " + _("number {old} → {new}").format(old=shown(op.old_number), new=shown(op.number))
     if op.before is not None and op.fields is not None:
         changes = "; ".join(f"{f} {getattr(op.before, f)!r} → {getattr(op.fields, f)!r}" for f in op.changed_fields)
         if changes:
@@ -108,30 +155,51 @@ def describe(op: Operation) -> str:
     return text
 
 
+_STATUS_NAMES: dict[str, str] = {
+    "applied": N_("applied"),
+    "already-done": N_("already-done"),
+    "conflict": N_("conflict"),
+    "failed": N_("failed"),
+    "skipped": N_("skipped"),
+    "held": N_("held"),
+}
+
+
+def status_name(status: str) -> str:
+    return _(_STATUS_NAMES[status]) if status in _STATUS_NAMES else status
+
+
 def print_outcome(console: Console, report: SyncReport) -> None:
     if report.settled is not None:
-        console.print(f"settled {len(report.settled.outcomes)} operation(s) left open by an interrupted run")
+        console.print(
+            _("settled {n} operation(s) left open by an interrupted run").format(n=len(report.settled.outcomes))
+        )
     result = report.result
     if result is None:
         if report.plan.held:
             print_guard(console, report.plan)
         return
-    statuses = ", ".join(f"{result.count(s)} {s.value}" for s in Status if result.count(s))
-    console.print(f"done: {statuses}")
+    statuses = ", ".join(f"{result.count(s)} {status_name(s.value)}" for s in Status if result.count(s))
+    console.print(_("done: {statuses}").format(statuses=statuses))
     for outcome in result.outcomes:
         if outcome.status in (Status.FAILED, Status.CONFLICT):
             console.print(
-                f"  {outcome.status.value}: {describe(outcome.op)}: {outcome.code} {outcome.meaning}", markup=False
+                f"  {status_name(outcome.status.value)}: {describe(outcome.op)}: {outcome.code} {outcome.meaning}",
+                markup=False,
             )
     if result.stopped is not None:
-        console.print(f"run stopped: {result.stopped}", markup=False)
+        console.print(_("run stopped: {why}").format(why=result.stopped), markup=False)
     if report.plan.held:
         print_guard(console, report.plan)
 
 
 def print_known(console: Console, known: KnownState) -> None:
     frame = known.memberships
-    console.print(f"{len(known.groups)} group(s), {known.contact_count} contact(s), {len(frame)} membership(s)")
+    console.print(
+        _("{groups} group(s), {contacts} contact(s), {members} membership(s)").format(
+            groups=len(known.groups), contacts=known.contact_count, members=len(frame)
+        )
+    )
     counts = frame.groupby("grp").size().to_dict() if len(frame) else {}
     for group, origin in sorted(known.groups.items()):
         console.print(f"  {group}: {counts.get(group, 0)} ({origin})")
@@ -183,17 +251,17 @@ class ApplyProgress:
 
 def print_runs(console: Console, runs: list[dict[str, Any]]) -> None:
     if not runs:
-        console.print("no run recorded yet")
+        console.print(_("no run recorded yet"))
         return
     for run in runs:
         counts = json.loads(run["counts"] or "{}")
         changes = ", ".join(f"{v} {k.lower()}" for k, v in counts.items() if v and k.isupper())
         if counts.get("held"):
-            changes += f" ({counts['held']} delete(s) held by the guard)"
+            changes += " " + _("({n} delete(s) held by the guard)").format(n=counts["held"])
         took = _duration(run["started"], run["ended"])
         console.print(
             f"#{run['id']} {run['started']} ({took}) {run['command']} {run['source'] or ''}: "
-            f"{changes or 'no change'}; exit {run['exit_code']}",
+            f"{changes or _('no change')}; " + _("exit {code}").format(code=run["exit_code"]),
             markup=False,
         )
 
@@ -202,14 +270,24 @@ def _duration(started: str | None, ended: str | None) -> str:
     from datetime import datetime
 
     if not started or not ended:
-        return "unfinished"
+        return _("unfinished")
     seconds = (datetime.fromisoformat(ended) - datetime.fromisoformat(started)).total_seconds()
     return f"{seconds:.0f} s"
 
 
 def print_journal(console: Console, run: dict[str, Any], document: dict[str, Any]) -> None:
-    console.print(f"run #{run['id']} {run['started']} → {run['ended']}, exit {run['exit_code']}", markup=False)
-    console.print(f"{len(document['operations'])} operation(s): {document['counts']['outcomes']}", markup=False)
+    console.print(
+        _("run #{id} {started} → {ended}, exit {code}").format(
+            id=run["id"], started=run["started"], ended=run["ended"], code=run["exit_code"]
+        ),
+        markup=False,
+    )
+    console.print(
+        _("{n} operation(s): {outcomes}").format(
+            n=len(document["operations"]), outcomes=document["counts"]["outcomes"]
+        ),
+        markup=False,
+    )
     for op in document["operations"]:
         status = (op.get("outcome") or {}).get("status")
         if status not in ("applied", "already-done", "held"):
@@ -221,8 +299,13 @@ def print_journal(console: Console, run: dict[str, Any], document: dict[str, Any
             )
     held = [op for op in document["operations"] if op.get("held")]
     if held:
-        console.print(f"{len(held)} delete(s) held by the deletion guard, not applied:", markup=False)
+        console.print(_("{n} delete(s) held by the deletion guard, not applied:").format(n=len(held)), markup=False)
         for op in held:
-            console.print(f"  HELD {op['kind']} {op['number'] or ''} {', '.join(op['groups'])}", markup=False)
+            console.print(f"  {_('HELD')} {op['kind']} {op['number'] or ''} {', '.join(op['groups'])}", markup=False)
         guard = document.get("guard") or {}
-        console.print(guard.get("verdict") or guard.get("release") or "", markup=False)
+        if current() == DEFAULT_LANGUAGE:
+            console.print(guard.get("verdict") or guard.get("release") or "", markup=False)
+        else:
+            from sms123_sync.reports.wording import held_note
+
+            console.print(held_note(document), markup=False)
