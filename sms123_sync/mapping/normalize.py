@@ -36,11 +36,18 @@ import pandas as pd
 import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
-from phonenumbers import PhoneNumberType
 
-#: Regions a French number written nationally may belong to, beyond metropolitan France.
-FRENCH_OVERSEAS = ("RE", "YT", "GP", "MQ", "GF", "PM", "BL", "MF")
-_FRENCH_FAMILY = frozenset({"FR", *FRENCH_OVERSEAS})
+from sms123_sync.mapping.phone import _FRENCH_FAMILY, _explicit_country, _overseas, _parse
+
+# The scalar path lives in phone.py (no pandas there, for ``send --to``); its public
+# names stay importable from here.
+from sms123_sync.mapping.phone import FIXED_LINE as FIXED_LINE
+from sms123_sync.mapping.phone import FRENCH_OVERSEAS as FRENCH_OVERSEAS
+from sms123_sync.mapping.phone import MOBILE as MOBILE
+from sms123_sync.mapping.phone import PHONE_TYPES as PHONE_TYPES
+from sms123_sync.mapping.phone import Phone as Phone
+from sms123_sync.mapping.phone import normalize_phone as normalize_phone
+
 _REGION_NAMES = {
     "FR": "France",
     "RE": "La Réunion",
@@ -55,8 +62,6 @@ _REGION_NAMES = {
 
 _SEPARATORS = r"[\s.\-/()\x{00a0}]"
 _TRUNK_MARK = r"\(0\)"  # "+33 (0)6 …": the national prefix shown in brackets
-_PY_SEPARATORS = re.compile(r"[\s.\-/()\u00a0]")
-_EXCEL_FLOAT = re.compile(r"^(\d+)\.0+$")
 _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 _PY_CONTROL = re.compile(_CONTROL)
 # Python's \s is Unicode-aware, RE2's is ASCII-only: this class is Python's whitespace
@@ -74,25 +79,6 @@ _PY_JOINERS = re.compile("[\u200c\u200d]")
 _NEEDS_CLEANING = rf"[\x00-\x1f\x7f]|{_OTHER_SPACE}|{_FORMAT}|  |^ | $"
 _PY_SPACES = re.compile(r"\s+")
 
-MOBILE = "mobile"
-FIXED_LINE = "fixed_line"
-
-#: libphonenumber's number types under the names a mapping uses (``phone: {types: …}``).
-#: FIXED_LINE_OR_MOBILE (regions whose plans do not tell them apart) counts as a mobile.
-PHONE_TYPES: dict[int, str] = {
-    PhoneNumberType.MOBILE: MOBILE,
-    PhoneNumberType.FIXED_LINE_OR_MOBILE: MOBILE,
-    PhoneNumberType.FIXED_LINE: FIXED_LINE,
-    PhoneNumberType.VOIP: "voip",
-    PhoneNumberType.TOLL_FREE: "toll_free",
-    PhoneNumberType.PREMIUM_RATE: "premium_rate",
-    PhoneNumberType.SHARED_COST: "shared_cost",
-    PhoneNumberType.PERSONAL_NUMBER: "personal_number",
-    PhoneNumberType.PAGER: "pager",
-    PhoneNumberType.UAN: "uan",
-    PhoneNumberType.VOICEMAIL: "voicemail",
-    PhoneNumberType.UNKNOWN: "unknown",
-}
 #: What a reject says a refused number is.
 TYPE_LABELS: dict[str, str] = {
     MOBILE: "a mobile",
@@ -109,68 +95,6 @@ TYPE_LABELS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Phone:
-    """A normalised number: international digits and its line type."""
-
-    digits: str
-    kind: str  # a value of PHONE_TYPES
-
-
-def _prepare(raw: str, region: str) -> str:
-    """Rewrites the CRM spellings libphonenumber does not take as they are."""
-    text = raw.strip()
-    excel = _EXCEL_FLOAT.match(text)
-    if excel:
-        text = excel.group(1)
-    text = _PY_SEPARATORS.sub("", text.replace("(0)", ""))
-    if text.startswith("00"):
-        return "+" + text[2:]
-    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
-    if text.isdigit() and meta is not None and meta.general_desc is not None:
-        cc = str(meta.country_code)
-        lengths = meta.general_desc.possible_length
-        prefix = meta.national_prefix or ""
-        if text.startswith(cc) and len(text) - len(cc) in lengths:
-            return "+" + text
-        if prefix and not text.startswith(prefix) and len(text) in lengths:
-            return prefix + text  # a cell that lost its leading zero
-        if not text.startswith(prefix or "0") and len(text) > max(lengths):
-            return "+" + text  # international digits written without "+"
-    return text
-
-
-@lru_cache(maxsize=65536)
-def normalize_phone(raw: str, region: str = "FR") -> Phone | None:
-    """The number in ``raw`` as international digits, or None when it is not valid.
-
-    The slow, exact path: libphonenumber, with the overseas French regions tried for
-    numbers that are not valid in metropolitan France.
-    """
-    number = _parse(raw, region)
-    if number is None:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        # Only a number written nationally may belong to an overseas region: "+33 6 90 …"
-        # says France, and moving it to Guadeloupe would text whoever holds that number there.
-        overseas = None if _explicit_country(number) else _overseas(number, region)
-        if overseas is None:
-            return None
-        number = overseas
-    kind = PHONE_TYPES.get(phonenumbers.number_type(number), "unknown")
-    return Phone(f"{number.country_code}{number.national_number}", kind)
-
-
-def _parse(raw: str, region: str) -> phonenumbers.PhoneNumber | None:
-    text = _prepare(raw, region)
-    if not text:
-        return None
-    try:
-        return phonenumbers.parse(text, region, keep_raw_input=True)
-    except phonenumbers.NumberParseException:
-        return None
-
-
 _PY_NON_DIGITS = re.compile(r"\D")
 
 
@@ -178,11 +102,6 @@ _PY_NON_DIGITS = re.compile(r"\D")
 def _country_code(region: str) -> str:
     meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
     return str(meta.country_code) if meta is not None else ""
-
-
-def _explicit_country(number: phonenumbers.PhoneNumber) -> bool:
-    """Whether the text carried a country code (+33, 0033, 33…) rather than the region's."""
-    return number.country_code_source != phonenumbers.CountryCodeSource.FROM_DEFAULT_COUNTRY
 
 
 @lru_cache(maxsize=65536)
@@ -211,18 +130,6 @@ def why_invalid(raw: str, region: str) -> str:
         )
     family = " or the French overseas regions" if region in _FRENCH_FAMILY else ""
     return f"not a valid phone number for region {region}{family}; fix the number in the CRM"
-
-
-def _overseas(number: phonenumbers.PhoneNumber, region: str) -> phonenumbers.PhoneNumber | None:
-    """A French-looking number re-read in the overseas regions, when one accepts it."""
-    if region not in _FRENCH_FAMILY or number.country_code != 33 or len(str(number.national_number)) != 9:
-        return None  # only numbers written like a French one (0 + 9 digits) are re-read
-    national = "0" + str(number.national_number)
-    for overseas in FRENCH_OVERSEAS:
-        candidate = phonenumbers.parse(national, overseas)
-        if phonenumbers.is_valid_number(candidate):
-            return candidate
-    return None
 
 
 @dataclass(frozen=True, slots=True)
