@@ -37,7 +37,7 @@ import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sms123_sync.mapping.phone import _FRENCH_FAMILY, _explicit_country, _overseas, _parse
+from sms123_sync.mapping.phone import _FRENCH_FAMILY, _TYPE_DESCS, _explicit_country, _overseas, _overseas_plans, _parse
 
 # The scalar path lives in phone.py (no pandas there, for ``send --to``); its public
 # names stay importable from here.
@@ -158,6 +158,96 @@ def _fast_path(region: str) -> _FastPath | None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _InvalidPath:
+    """Patterns that prove a clean cell holds no valid number, as the exact path would find.
+
+    Half a file of rejects must cost about what valid numbers cost: each one parsed by
+    libphonenumber cost some 30 µs. Two shapes are settled in Arrow, only in cells of
+    digits and separators without a mark that could part two numbers, and not written as
+    an Excel float (``0612345678.0``):
+
+    - ``wrong_length``: the national prefix, then a number of the wrong length (``06 12 34
+      56 7``). libphonenumber strips the prefix and finds no number of that length, and
+      the overseas regions are tried for nine digits only.
+    - ``known``: a number the fast path took apart (``07 01 …``) that fits no number type
+      of the region, nor, for France, any of an overseas region (with or without its
+      "0"): anything it does fit goes the exact way, as before.
+    """
+
+    wrong_length: str
+    known: str
+    overseas: str | None
+
+
+@lru_cache(maxsize=32)
+def _invalid_path(region: str) -> _InvalidPath | None:
+    fast = _fast_path(region)
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if fast is None or meta is None or meta.general_desc is None:
+        return None
+    # The reasoning above holds where "0" is the national prefix, read as it is written,
+    # and no international prefix starts like a national number.
+    if meta.national_prefix != "0" or (meta.national_prefix_for_parsing or "0") != "0":
+        return None
+    if meta.national_prefix_transform_rule or not meta.international_prefix:
+        return None
+    if any(re.match(meta.international_prefix, f"0{d}12345678") for d in range(1, 10)):
+        return None
+    (length,) = set(meta.general_desc.possible_length)
+    descs = [getattr(meta, name, None) for name in _TYPE_DESCS]
+    if any(d is not None and d.possible_length and set(d.possible_length) != {length} for d in descs):
+        return None  # a type of another length: the wrong-length rule would not hold
+    known = "|".join(f"(?:{d.national_number_pattern})" for d in descs if d is not None and d.national_number_pattern)
+    overseas = None
+    if region in _FRENCH_FAMILY:
+        overseas = "|".join(f"(?:{plan.pattern})" for _, plan in _overseas_plans())
+    path = _InvalidPath(
+        rf"^0[1-9](?:\d{{0,{length - 2}}}|\d{{{length},}})$",
+        f"^(?:{known or '(?!)'})$",
+        overseas and f"^(?:{overseas})$",
+    )
+    try:  # RE2 must take libphonenumber's patterns; if one day it does not, use the exact path
+        probe = pa.array(["612345678"])
+        for pattern in (path.wrong_length, path.known, path.overseas):
+            if pattern is not None:
+                pc.match_substring_regex(probe, pattern)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return path
+
+
+# A mark that can part two numbers in a clean cell (read_phone_cell splits there).
+_BREAK_MARK = r"[/\-\n\r\t]"
+# A cell libphonenumber's caller reads as an Excel float: digits, ".", zeros, once stripped.
+_EXCEL_CELL = r"^[\t\n\f\r \x{a0}]*\d+\.0+[\t\n\f\r \x{a0}]*$"
+
+
+def _surely_invalid(values: pa.Array, region: str) -> np.ndarray:
+    """True for the cells :class:`_InvalidPath` proves invalid; False when unsure."""
+    path = _invalid_path(region)
+    fast = _fast_path(region)
+    if path is None or fast is None or len(values) == 0:
+        return np.zeros(len(values), dtype=bool)
+    cleaned = pc.replace_substring_regex(values, _TRUNK_MARK, "")
+    cleaned = pc.replace_substring_regex(cleaned, _SEPARATORS, "")
+    plain = pc.invert(
+        pc.or_(pc.match_substring_regex(values, _BREAK_MARK), pc.match_substring_regex(values, _EXCEL_CELL))
+    )
+    wrong_length = pc.match_substring_regex(cleaned, path.wrong_length)
+    nsn = pc.struct_field(pc.extract_regex(cleaned, fast.extract), [0])
+    fits = pc.match_substring_regex(nsn, path.known)
+    if path.overseas is not None:
+        with_zero = pc.binary_join_element_wise("0", nsn, "")
+        fits = pc.or_(
+            fits,
+            pc.or_(pc.match_substring_regex(nsn, path.overseas), pc.match_substring_regex(with_zero, path.overseas)),
+        )
+    in_no_plan = pc.and_(pc.is_valid(nsn), pc.invert(pc.fill_null(fits, True)))
+    sure = pc.and_(plain, pc.or_(pc.fill_null(wrong_length, False), in_no_plan))
+    return np.asarray(pc.fill_null(sure, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def normalize_phones(values: pa.Array | pa.ChunkedArray, region: str = "FR") -> tuple[pa.Array, pa.Array]:
     """Normalises a column of raw numbers: (digits or null, kind or null) per row.
 
@@ -190,7 +280,10 @@ def _fast_decide(values: pa.Array, fast: _FastPath) -> tuple[pa.Array, pa.Array,
     matched = parts.is_valid()
     mobile = pc.fill_null(pc.and_(matched, pc.match_substring_regex(nsn, fast.mobile)), False)
     landline = pc.fill_null(pc.and_(matched, pc.match_substring_regex(nsn, fast.landline)), False)
-    decided = pc.or_(mobile, landline)
+    # An Excel float ("0612345678.0") loses its ".0" on the exact path, not its last digit.
+    excel = pc.fill_null(pc.match_substring_regex(values, _EXCEL_CELL), False)
+    decided = pc.and_(pc.or_(mobile, landline), pc.invert(excel))
+    mobile, landline = pc.and_(mobile, decided), pc.and_(landline, decided)
     none = pa.scalar(None, pa.string())
     digits = pc.if_else(decided, pc.binary_join_element_wise(fast.country_code, nsn, ""), none)
     kinds = pc.if_else(mobile, MOBILE, pc.if_else(landline, FIXED_LINE, none))
@@ -326,6 +419,11 @@ def phone_choices(values: pa.Array | pa.ChunkedArray, region: str, types: frozen
         digits = kinds = first = first_kinds = none
         decided_np = np.zeros(n, dtype=bool)
     rest = np.flatnonzero(~decided_np)
+    if len(rest):
+        invalid = _surely_invalid(values.take(pa.array(rest)), region)
+        status[rest[invalid]] = INVALID
+        decided_np[rest[invalid]] = True
+        rest = rest[~invalid]
     if len(rest):
         encoded = pc.dictionary_encode(values.take(pa.array(rest)))
         choices = [
