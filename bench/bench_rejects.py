@@ -79,7 +79,8 @@ def main() -> None:
         results: dict[str, list[tuple[float, float, int, int]]] = {"valid": [], "invalid": []}
         for _ in range(args.runs):  # alternated, so a busy spell of the machine hits both
             for name in results:
-                results[name].append(_run(_validate, str(tmp / f"{name}.csv"), str(mapping), str(tmp / "rejects.csv")))  # type: ignore[arg-type]
+                run = _run(_validate, str(tmp / f"{name}.csv"), str(mapping), str(tmp / "rejects.csv"))
+                results[name].append(run)  # type: ignore[arg-type]
     best = {name: min(runs, key=lambda r: r[0]) for name, runs in results.items()}
     for name, (wall, cpu, rejects, rss) in best.items():
         walls = ", ".join(f"{r[0]:.2f}" for r in results[name])
