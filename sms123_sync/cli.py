@@ -22,42 +22,31 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, ClassVar, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
 import click
 from rich.console import Console
 from rich.text import Text
 
 from sms123_sync import __version__
-from sms123_sync.api.client import PARIS, RetryPolicy
-from sms123_sync.api.connection import WORK_DIR, ConnectionSettings, connect
-from sms123_sync.api.send import parse_when, prepare_send, send_sms
 from sms123_sync.api.wire import WireFormat
-from sms123_sync.campaigns import report as campaigns_report
-from sms123_sync.campaigns.hours import Window
-from sms123_sync.campaigns.plan import SendOptions
-from sms123_sync.campaigns.prepare import CampaignRequest, prepare_campaign
-from sms123_sync.campaigns.run import CampaignOptions, Preview, run_campaign
-from sms123_sync.campaigns.run import dry_run as campaign_dry_run
-from sms123_sync.errors import EXIT_INTERNAL, InputError, Sms123Error
-from sms123_sync.files import open_private, output_problem
+from sms123_sync.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, InputError, Sms123Error
+from sms123_sync.files import DEFAULT_STATE, WORK_DIR, open_private, output_problem
 from sms123_sync.logs import setup_logging, stop_logging
-from sms123_sync.mapping.pipeline import read_desired
-from sms123_sync.mapping.ready import SYSTEMS, propose_mapping, ready_names, resolve_mapping
-from sms123_sync.reconcile.adopt import import_existing
-from sms123_sync.reconcile.apply import EXIT_INTERRUPTED, ApplyOptions
-from sms123_sync.reconcile.plan import Plan, PlanOptions, parse_max_delete
-from sms123_sync.reconcile.state import DEFAULT_STATE, StateStore, state_error_of
-from sms123_sync.reconcile.sync import make_plan, run_sync
+from sms123_sync.mapping.ready import SYSTEMS, ready_names, resolve_mapping
 from sms123_sync.redact import redact
-from sms123_sync.reports import terminal as render
-from sms123_sync.reports.csv_writer import write_problems_csv
-from sms123_sync.reports.document import SCHEMA_VERSION, journal_document, plan_document, summary, sync_document
+from sms123_sync.reports.document import SCHEMA_VERSION, summary
 from sms123_sync.reports.writers import formats, prepare_reports, write_reports
-from sms123_sync.sandbox.server import Account, Faults, Sandbox, check_listen
-from sms123_sync.sources import read_source, source_fingerprint
-from sms123_sync.sources.files import file_fingerprint
 from sms123_sync.text import printable
+
+# Each command imports the stages it runs in its own body: ``--help``, ``balance`` and
+# ``send --to`` must start without pandas, pyarrow, the pipeline or the sandbox
+# (tests/test_startup.py).
+if TYPE_CHECKING:
+    from sms123_sync.api.connection import ConnectionSettings
+    from sms123_sync.campaigns.prepare import CampaignRequest
+    from sms123_sync.campaigns.run import Preview
+    from sms123_sync.reconcile.plan import Plan, PlanOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("sms123_sync")
@@ -101,6 +90,8 @@ class _Cli(click.Group):
             err.print("interrupted; the next run settles any call left in flight")
             ctx.exit(EXIT_INTERRUPTED)
         except Exception as exc:
+            from sms123_sync.reconcile.state import state_error_of
+
             known = state_error_of(exc)
             if known is not None:
                 _fail(ctx, str(known), known.exit_code)
@@ -233,6 +224,9 @@ def connection_options(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from sms123_sync.api.client import RetryPolicy
+        from sms123_sync.api.connection import ConnectionSettings
+
         api_key, key_file = kwargs.pop("api_key"), kwargs.pop("api_key_file")
         if key_file is not None:
             source = click.get_current_context().get_parameter_source("api_key")
@@ -290,6 +284,8 @@ def cli() -> None:
 @connection_options
 def balance(connection: ConnectionSettings) -> None:
     """Show the account's balance (SMS credits)."""
+    from sms123_sync.api.connection import connect
+
     with connect(connection) as client:
         value = client.balance().value
     out.print(f"balance: {value}")
@@ -353,6 +349,8 @@ def sandbox_serve(
     seed: int | None,
 ) -> None:
     """Run the sandbox server until interrupted (on loopback only, by default)."""
+    from sms123_sync.sandbox.server import Account, Faults, Sandbox, check_listen
+
     check_listen(host, insecure_listen)
     faults = Faults(latency_ms, technical_rate, http500_rate, http429_rate, 0.05, drop_rate, lost_answer_rate)
     server = Sandbox(
@@ -458,6 +456,11 @@ def init_command(source: str, output: Path, system_name: str | None, force: bool
     if output.exists() and not force:
         raise InputError(f"{output} exists: give --force to overwrite it, or -o another file")
     _check_output("--output", output)
+    from sms123_sync.mapping.pipeline import read_desired
+    from sms123_sync.mapping.ready import propose_mapping
+    from sms123_sync.reports import terminal as render
+    from sms123_sync.sources import read_source
+
     text, lines = propose_mapping(source, read_source(source), system_name)
     for line in lines:
         out.print(line, markup=False, soft_wrap=True)
@@ -509,6 +512,10 @@ def language_option(func: F) -> F:
 @language_option
 def validate(source: str, mapping_path: Path, rejects_path: Path | None, show: int) -> None:
     """Read SOURCE through the mapping and report what would be synced, without any call."""
+    from sms123_sync.mapping.pipeline import read_desired
+    from sms123_sync.reports import terminal as render
+    from sms123_sync.reports.csv_writer import write_problems_csv
+
     if rejects_path is not None:
         _check_output("--rejects", rejects_path)
     result = read_desired(source, mapping_path)
@@ -528,6 +535,8 @@ def _check_output(option: str, path: Path) -> None:
 
 
 def _plan_options(max_delete: str, allow_empty: bool) -> PlanOptions:
+    from sms123_sync.reconcile.plan import PlanOptions, parse_max_delete
+
     try:
         options = parse_max_delete(max_delete)
     except ValueError:
@@ -683,6 +692,12 @@ def _plan(
     reports: list[Path],
     as_json: bool,
 ) -> None:
+    from sms123_sync.reconcile.sync import make_plan
+    from sms123_sync.reports import terminal as render
+    from sms123_sync.reports.document import plan_document
+    from sms123_sync.sources import source_fingerprint
+    from sms123_sync.sources.files import file_fingerprint
+
     started = datetime.now(UTC)
     desired, plan = make_plan(source, mapping_path, state_path, _plan_options(max_delete, allow_empty))
     fingerprints = (source_fingerprint(source), file_fingerprint(mapping_path))
@@ -732,6 +747,11 @@ def sync_command(
     Ctrl-C or SIGTERM while applying: the calls in flight finish and are recorded, no
     other starts, exit 130; the next run continues. A second one stops at once.
     """
+    from sms123_sync.reconcile.apply import ApplyOptions
+    from sms123_sync.reconcile.sync import run_sync
+    from sms123_sync.reports import terminal as render
+    from sms123_sync.reports.document import sync_document
+
     ctx = click.get_current_context()
     deadline_at = None if deadline is None else time.monotonic() + deadline
     if dry_run:
@@ -782,6 +802,10 @@ def sync_command(
 @click.pass_context
 def runs(ctx: click.Context, state_path: Path, limit: int) -> None:
     """Past runs, newest first: when, how long, source, counts, exit code."""
+    from sms123_sync.campaigns import report as campaigns_report
+    from sms123_sync.reconcile.state import StateStore
+    from sms123_sync.reports import terminal as render
+
     ctx.obj = state_path
     if ctx.invoked_subcommand is not None:
         return
@@ -800,6 +824,11 @@ def runs(ctx: click.Context, state_path: Path, limit: int) -> None:
 @click.pass_obj
 def runs_show(state_path: Path, run_id: int, reports: tuple[str, ...]) -> None:
     """One run's operations, failures and conflicts; for a campaign, each recipient's outcome."""
+    from sms123_sync.campaigns import report as campaigns_report
+    from sms123_sync.reconcile.state import StateStore
+    from sms123_sync.reports import terminal as render
+    from sms123_sync.reports.document import journal_document
+
     paths = prepare_reports(reports)
     with StateStore(state_path) as store:
         run = store.run(run_id)
@@ -831,6 +860,9 @@ def state() -> None:
 @_state_option
 def state_show(state_path: Path) -> None:
     """Groups and contact counts the tool knows."""
+    from sms123_sync.reconcile.state import StateStore
+    from sms123_sync.reports import terminal as render
+
     store = StateStore(state_path)
     try:
         known = store.load()
@@ -844,6 +876,8 @@ def state_show(state_path: Path) -> None:
 @_state_option
 def state_export(target: Path, state_path: Path) -> None:
     """Write the known memberships to a CSV (created 0600: it holds names and numbers)."""
+    from sms123_sync.reconcile.state import StateStore
+
     _check_output("state export", target)
     store = StateStore(state_path)
     try:
@@ -863,6 +897,8 @@ def state_export(target: Path, state_path: Path) -> None:
 @_state_option
 def state_import(source: str, group: str | None, region: str, state_path: Path) -> None:
     """Adopt contacts that already exist in the account (CSV with numero[, groupe, nom…])."""
+    from sms123_sync.reconcile.adopt import import_existing
+
     count = import_existing(source, state_path, group=group, region=region)
     out.print(f"adopted {count} membership(s) from {source}")
 
@@ -872,6 +908,8 @@ def state_import(source: str, group: str | None, region: str, state_path: Path) 
 @click.option("--yes", is_flag=True, help="Do not ask.")
 def state_reset(state_path: Path, yes: bool) -> None:
     """Forget everything the state holds (the account is not touched)."""
+    from sms123_sync.reconcile.state import StateStore
+
     if not yes:
         click.confirm(f"forget everything in {state_path}?", abort=True)
     store = StateStore(state_path)
@@ -962,6 +1000,8 @@ def send(
     within --hours of the recipient's time, never on Sundays or public holidays; one due
     outside is deferred to the next lawful time.
     """
+    from sms123_sync.api.send import parse_when
+
     at = parse_when(at_text) if at_text else None
     if not (groups or export):
         if not numbers:
@@ -974,6 +1014,10 @@ def send(
         raise click.UsageError("--to and --cancel are for single sends; a campaign takes --group or --export")
     if groups and export:
         raise click.UsageError("give --group or --export, not both")
+    from sms123_sync.campaigns.hours import Window
+    from sms123_sync.campaigns.plan import SendOptions
+    from sms123_sync.campaigns.prepare import CampaignRequest
+
     request = CampaignRequest(
         message,
         state_path,
@@ -1006,6 +1050,9 @@ def _send_to(
     connection: ConnectionSettings,
 ) -> None:
     """The single send to numbers typed on the command line: one message for all."""
+    from sms123_sync.api.connection import connect
+    from sms123_sync.api.send import prepare_send, send_sms
+
     split = tuple(n.strip() for raw in numbers for n in raw.split(",") if n.strip())
     request = prepare_send(
         split,
@@ -1043,6 +1090,13 @@ def _campaign(
     connection: ConnectionSettings,
 ) -> None:
     """Plans the campaign, shows it, confirms, sends; renders the outcome and the reports."""
+    from sms123_sync.api.client import PARIS
+    from sms123_sync.campaigns import report as campaigns_report
+    from sms123_sync.campaigns.prepare import prepare_campaign
+    from sms123_sync.campaigns.run import CampaignOptions, run_campaign
+    from sms123_sync.campaigns.run import dry_run as campaign_dry_run
+    from sms123_sync.reports import terminal as render
+
     ctx = click.get_current_context()
     console = _human(as_json)
     started = datetime.now(UTC)
@@ -1083,6 +1137,8 @@ def _campaign(
 
 def _finish_campaign(document: dict[str, Any], reports: list[Path], as_json: bool, exit_code: int) -> int:
     """Writes the campaign's reports, then its ``--json`` summary; as :func:`_finish`."""
+    from sms123_sync.campaigns import report as campaigns_report
+
     written = campaigns_report.write_campaign_reports(reports, document)
     for path in written.paths:
         _human(as_json).print(f"report written to {path}", markup=False)

@@ -132,6 +132,8 @@ class ProtocolError(ApiError):
 # and the full trace in a file. 70 is EX_SOFTWARE in sysexits.h; a code of its own lets
 # monitoring tell a crash from a run where some operations failed (1).
 EXIT_INTERNAL = 70
+# Exit code of a run stopped by SIGINT/SIGTERM (128 + SIGINT, the shell's convention).
+EXIT_INTERRUPTED = 130
 
 
 class StoppedError(Sms123Error):

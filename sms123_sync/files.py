@@ -12,6 +12,10 @@ from pathlib import Path
 from typing import IO, Any
 
 PRIVATE_MODE = 0o600
+# The tool's own folder and default state file; here, in a module without heavy imports,
+# so the command line can show them as defaults without loading the state code.
+WORK_DIR = Path(".sms123-sync")
+DEFAULT_STATE = WORK_DIR / "state.sqlite"
 
 
 def open_private(path: Path, mode: str = "w", **options: Any) -> IO[Any]:

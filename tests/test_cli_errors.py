@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner, Result
 from openpyxl import load_workbook
 
-from sms123_sync import cli as cli_module
 from sms123_sync.cli import cli
 from sms123_sync.errors import EXIT_INTERNAL
+from sms123_sync.reconcile import sync as sync_module
 from sms123_sync.reconcile.state import StateStore
 from sms123_sync.sandbox.server import AccountStore
 
@@ -134,7 +134,7 @@ def _explode(*args: object, **kwargs: object) -> None:
 
 def test_an_unexpected_error_prints_one_line_and_saves_its_trace(work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A bug is simulated by a library function that raises what no caller expects.
-    monkeypatch.setattr(cli_module, "run_sync", _explode)
+    monkeypatch.setattr(sync_module, "run_sync", _explode)  # the command imports it when it runs
     result = _invoke(
         "sync", "e.csv", "-m", "m.yaml", "--yes", "--user", "compta@example.fr", env={"SMS123_API_KEY": KEY}
     )
@@ -152,7 +152,7 @@ def test_an_unexpected_error_prints_one_line_and_saves_its_trace(work: Path, mon
 def test_an_unexpected_error_goes_to_the_log_file_when_there_is_one(
     work: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli_module, "run_sync", _explode)
+    monkeypatch.setattr(sync_module, "run_sync", _explode)  # the command imports it when it runs
     result = _invoke(
         "sync", "e.csv", "-m", "m.yaml", "--yes", "--json", "--log-file", "run.log", env={"SMS123_API_KEY": KEY}
     )

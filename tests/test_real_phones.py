@@ -331,11 +331,12 @@ def test_a_cell_the_first_release_read_keeps_its_number(raw: str) -> None:
 
 
 def test_many_rejects_take_one_libphonenumber_call_per_distinct_value() -> None:
-    # 30 000 rows of three distinct bad cells and one landline: the column is judged from four readings.
+    # 30 000 rows of three distinct bad cells and one landline: the column is judged from few readings.
     values = pa.array(["06 12", "n/a", "", "01 23 45 67 89"] * 7500, pa.string())
     choose_in_cell.cache_clear()
     found = phone_choices(values, "FR", frozenset({"mobile"}))
-    assert choose_in_cell.cache_info().misses == 3  # the landline is settled by the fast path
+    # The landline, and "06 12" (a number of the wrong length), are settled in Arrow (issue 13).
+    assert choose_in_cell.cache_info().misses == 2
     assert found.digits.null_count == len(values)
 
 

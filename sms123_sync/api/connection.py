@@ -16,9 +16,9 @@ from pathlib import Path
 
 from sms123_sync.api.client import DEFAULT_BASE_URL, Client, RetryPolicy
 from sms123_sync.api.wire import Credentials, WireFormat
+from sms123_sync.files import WORK_DIR as WORK_DIR  # re-exported: its home before
 from sms123_sync.redact import forget
 
-WORK_DIR = Path(".sms123-sync")
 ENV_USER = "SMS123_USER"
 ENV_KEY = "SMS123_API_KEY"
 ENV_URL = "SMS123_BASE_URL"

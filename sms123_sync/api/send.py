@@ -14,7 +14,7 @@ from datetime import datetime
 from sms123_sync.api.client import PARIS, Client, Result
 from sms123_sync.api.message import MessageShape, check_message, check_sender
 from sms123_sync.errors import InputError
-from sms123_sync.mapping.normalize import normalize_phone
+from sms123_sync.mapping.phone import normalize_phone
 
 _WHEN_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M", "%d/%m/%Y %Hh%M", "%Y-%m-%d %H:%M:%S")
 

@@ -36,11 +36,18 @@ import pandas as pd
 import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
-from phonenumbers import PhoneNumberType
 
-#: Regions a French number written nationally may belong to, beyond metropolitan France.
-FRENCH_OVERSEAS = ("RE", "YT", "GP", "MQ", "GF", "PM", "BL", "MF")
-_FRENCH_FAMILY = frozenset({"FR", *FRENCH_OVERSEAS})
+from sms123_sync.mapping.phone import _FRENCH_FAMILY, _TYPE_DESCS, _explicit_country, _overseas, _overseas_plans, _parse
+
+# The scalar path lives in phone.py (no pandas there, for ``send --to``); its public
+# names stay importable from here.
+from sms123_sync.mapping.phone import FIXED_LINE as FIXED_LINE
+from sms123_sync.mapping.phone import FRENCH_OVERSEAS as FRENCH_OVERSEAS
+from sms123_sync.mapping.phone import MOBILE as MOBILE
+from sms123_sync.mapping.phone import PHONE_TYPES as PHONE_TYPES
+from sms123_sync.mapping.phone import Phone as Phone
+from sms123_sync.mapping.phone import normalize_phone as normalize_phone
+
 _REGION_NAMES = {
     "FR": "France",
     "RE": "La Réunion",
@@ -55,8 +62,6 @@ _REGION_NAMES = {
 
 _SEPARATORS = r"[\s.\-/()\x{00a0}]"
 _TRUNK_MARK = r"\(0\)"  # "+33 (0)6 …": the national prefix shown in brackets
-_PY_SEPARATORS = re.compile(r"[\s.\-/()\u00a0]")
-_EXCEL_FLOAT = re.compile(r"^(\d+)\.0+$")
 _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 _PY_CONTROL = re.compile(_CONTROL)
 # Python's \s is Unicode-aware, RE2's is ASCII-only: this class is Python's whitespace
@@ -74,25 +79,6 @@ _PY_JOINERS = re.compile("[\u200c\u200d]")
 _NEEDS_CLEANING = rf"[\x00-\x1f\x7f]|{_OTHER_SPACE}|{_FORMAT}|  |^ | $"
 _PY_SPACES = re.compile(r"\s+")
 
-MOBILE = "mobile"
-FIXED_LINE = "fixed_line"
-
-#: libphonenumber's number types under the names a mapping uses (``phone: {types: …}``).
-#: FIXED_LINE_OR_MOBILE (regions whose plans do not tell them apart) counts as a mobile.
-PHONE_TYPES: dict[int, str] = {
-    PhoneNumberType.MOBILE: MOBILE,
-    PhoneNumberType.FIXED_LINE_OR_MOBILE: MOBILE,
-    PhoneNumberType.FIXED_LINE: FIXED_LINE,
-    PhoneNumberType.VOIP: "voip",
-    PhoneNumberType.TOLL_FREE: "toll_free",
-    PhoneNumberType.PREMIUM_RATE: "premium_rate",
-    PhoneNumberType.SHARED_COST: "shared_cost",
-    PhoneNumberType.PERSONAL_NUMBER: "personal_number",
-    PhoneNumberType.PAGER: "pager",
-    PhoneNumberType.UAN: "uan",
-    PhoneNumberType.VOICEMAIL: "voicemail",
-    PhoneNumberType.UNKNOWN: "unknown",
-}
 #: What a reject says a refused number is.
 TYPE_LABELS: dict[str, str] = {
     MOBILE: "a mobile",
@@ -109,68 +95,6 @@ TYPE_LABELS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Phone:
-    """A normalised number: international digits and its line type."""
-
-    digits: str
-    kind: str  # a value of PHONE_TYPES
-
-
-def _prepare(raw: str, region: str) -> str:
-    """Rewrites the CRM spellings libphonenumber does not take as they are."""
-    text = raw.strip()
-    excel = _EXCEL_FLOAT.match(text)
-    if excel:
-        text = excel.group(1)
-    text = _PY_SEPARATORS.sub("", text.replace("(0)", ""))
-    if text.startswith("00"):
-        return "+" + text[2:]
-    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
-    if text.isdigit() and meta is not None and meta.general_desc is not None:
-        cc = str(meta.country_code)
-        lengths = meta.general_desc.possible_length
-        prefix = meta.national_prefix or ""
-        if text.startswith(cc) and len(text) - len(cc) in lengths:
-            return "+" + text
-        if prefix and not text.startswith(prefix) and len(text) in lengths:
-            return prefix + text  # a cell that lost its leading zero
-        if not text.startswith(prefix or "0") and len(text) > max(lengths):
-            return "+" + text  # international digits written without "+"
-    return text
-
-
-@lru_cache(maxsize=65536)
-def normalize_phone(raw: str, region: str = "FR") -> Phone | None:
-    """The number in ``raw`` as international digits, or None when it is not valid.
-
-    The slow, exact path: libphonenumber, with the overseas French regions tried for
-    numbers that are not valid in metropolitan France.
-    """
-    number = _parse(raw, region)
-    if number is None:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        # Only a number written nationally may belong to an overseas region: "+33 6 90 …"
-        # says France, and moving it to Guadeloupe would text whoever holds that number there.
-        overseas = None if _explicit_country(number) else _overseas(number, region)
-        if overseas is None:
-            return None
-        number = overseas
-    kind = PHONE_TYPES.get(phonenumbers.number_type(number), "unknown")
-    return Phone(f"{number.country_code}{number.national_number}", kind)
-
-
-def _parse(raw: str, region: str) -> phonenumbers.PhoneNumber | None:
-    text = _prepare(raw, region)
-    if not text:
-        return None
-    try:
-        return phonenumbers.parse(text, region, keep_raw_input=True)
-    except phonenumbers.NumberParseException:
-        return None
-
-
 _PY_NON_DIGITS = re.compile(r"\D")
 
 
@@ -178,11 +102,6 @@ _PY_NON_DIGITS = re.compile(r"\D")
 def _country_code(region: str) -> str:
     meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
     return str(meta.country_code) if meta is not None else ""
-
-
-def _explicit_country(number: phonenumbers.PhoneNumber) -> bool:
-    """Whether the text carried a country code (+33, 0033, 33…) rather than the region's."""
-    return number.country_code_source != phonenumbers.CountryCodeSource.FROM_DEFAULT_COUNTRY
 
 
 @lru_cache(maxsize=65536)
@@ -213,18 +132,6 @@ def why_invalid(raw: str, region: str) -> str:
     return f"not a valid phone number for region {region}{family}; fix the number in the CRM"
 
 
-def _overseas(number: phonenumbers.PhoneNumber, region: str) -> phonenumbers.PhoneNumber | None:
-    """A French-looking number re-read in the overseas regions, when one accepts it."""
-    if region not in _FRENCH_FAMILY or number.country_code != 33 or len(str(number.national_number)) != 9:
-        return None  # only numbers written like a French one (0 + 9 digits) are re-read
-    national = "0" + str(number.national_number)
-    for overseas in FRENCH_OVERSEAS:
-        candidate = phonenumbers.parse(national, overseas)
-        if phonenumbers.is_valid_number(candidate):
-            return candidate
-    return None
-
-
 @dataclass(frozen=True, slots=True)
 class _FastPath:
     """Vectorised patterns for one region, derived from libphonenumber's metadata."""
@@ -249,6 +156,96 @@ def _fast_path(region: str) -> _FastPath | None:
     return _FastPath(
         cc, extract, f"^(?:{meta.mobile.national_number_pattern})$", f"^(?:{meta.fixed_line.national_number_pattern})$"
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _InvalidPath:
+    """Patterns that prove a clean cell holds no valid number, as the exact path would find.
+
+    Half a file of rejects must cost about what valid numbers cost: each one parsed by
+    libphonenumber cost some 30 µs. Two shapes are settled in Arrow, only in cells of
+    digits and separators without a mark that could part two numbers, and not written as
+    an Excel float (``0612345678.0``):
+
+    - ``wrong_length``: the national prefix, then a number of the wrong length (``06 12 34
+      56 7``). libphonenumber strips the prefix and finds no number of that length, and
+      the overseas regions are tried for nine digits only.
+    - ``known``: a number the fast path took apart (``07 01 …``) that fits no number type
+      of the region, nor, for France, any of an overseas region (with or without its
+      "0"): anything it does fit goes the exact way, as before.
+    """
+
+    wrong_length: str
+    known: str
+    overseas: str | None
+
+
+@lru_cache(maxsize=32)
+def _invalid_path(region: str) -> _InvalidPath | None:
+    fast = _fast_path(region)
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if fast is None or meta is None or meta.general_desc is None:
+        return None
+    # The reasoning above holds where "0" is the national prefix, read as it is written,
+    # and no international prefix starts like a national number.
+    if meta.national_prefix != "0" or (meta.national_prefix_for_parsing or "0") != "0":
+        return None
+    if meta.national_prefix_transform_rule or not meta.international_prefix:
+        return None
+    if any(re.match(meta.international_prefix, f"0{d}12345678") for d in range(1, 10)):
+        return None
+    (length,) = set(meta.general_desc.possible_length)
+    descs = [getattr(meta, name, None) for name in _TYPE_DESCS]
+    if any(d is not None and d.possible_length and set(d.possible_length) != {length} for d in descs):
+        return None  # a type of another length: the wrong-length rule would not hold
+    known = "|".join(f"(?:{d.national_number_pattern})" for d in descs if d is not None and d.national_number_pattern)
+    overseas = None
+    if region in _FRENCH_FAMILY:
+        overseas = "|".join(f"(?:{plan.pattern})" for _, plan in _overseas_plans())
+    path = _InvalidPath(
+        rf"^0[1-9](?:\d{{0,{length - 2}}}|\d{{{length},}})$",
+        f"^(?:{known or '(?!)'})$",
+        overseas and f"^(?:{overseas})$",
+    )
+    try:  # RE2 must take libphonenumber's patterns; if one day it does not, use the exact path
+        probe = pa.array(["612345678"])
+        for pattern in (path.wrong_length, path.known, path.overseas):
+            if pattern is not None:
+                pc.match_substring_regex(probe, pattern)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return path
+
+
+# A mark that can part two numbers in a clean cell (read_phone_cell splits there).
+_BREAK_MARK = r"[/\-\n\r\t]"
+# A cell libphonenumber's caller reads as an Excel float: digits, ".", zeros, once stripped.
+_EXCEL_CELL = r"^[\t\n\f\r \x{a0}]*\d+\.0+[\t\n\f\r \x{a0}]*$"
+
+
+def _surely_invalid(values: pa.Array, region: str) -> np.ndarray:
+    """True for the cells :class:`_InvalidPath` proves invalid; False when unsure."""
+    path = _invalid_path(region)
+    fast = _fast_path(region)
+    if path is None or fast is None or len(values) == 0:
+        return np.zeros(len(values), dtype=bool)
+    cleaned = pc.replace_substring_regex(values, _TRUNK_MARK, "")
+    cleaned = pc.replace_substring_regex(cleaned, _SEPARATORS, "")
+    plain = pc.invert(
+        pc.or_(pc.match_substring_regex(values, _BREAK_MARK), pc.match_substring_regex(values, _EXCEL_CELL))
+    )
+    wrong_length = pc.match_substring_regex(cleaned, path.wrong_length)
+    nsn = pc.struct_field(pc.extract_regex(cleaned, fast.extract), [0])
+    fits = pc.match_substring_regex(nsn, path.known)
+    if path.overseas is not None:
+        with_zero = pc.binary_join_element_wise("0", nsn, "")
+        fits = pc.or_(
+            fits,
+            pc.or_(pc.match_substring_regex(nsn, path.overseas), pc.match_substring_regex(with_zero, path.overseas)),
+        )
+    in_no_plan = pc.and_(pc.is_valid(nsn), pc.invert(pc.fill_null(fits, True)))
+    sure = pc.and_(plain, pc.or_(pc.fill_null(wrong_length, False), in_no_plan))
+    return np.asarray(pc.fill_null(sure, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def normalize_phones(values: pa.Array | pa.ChunkedArray, region: str = "FR") -> tuple[pa.Array, pa.Array]:
@@ -283,7 +280,10 @@ def _fast_decide(values: pa.Array, fast: _FastPath) -> tuple[pa.Array, pa.Array,
     matched = parts.is_valid()
     mobile = pc.fill_null(pc.and_(matched, pc.match_substring_regex(nsn, fast.mobile)), False)
     landline = pc.fill_null(pc.and_(matched, pc.match_substring_regex(nsn, fast.landline)), False)
-    decided = pc.or_(mobile, landline)
+    # An Excel float ("0612345678.0") loses its ".0" on the exact path, not its last digit.
+    excel = pc.fill_null(pc.match_substring_regex(values, _EXCEL_CELL), False)
+    decided = pc.and_(pc.or_(mobile, landline), pc.invert(excel))
+    mobile, landline = pc.and_(mobile, decided), pc.and_(landline, decided)
     none = pa.scalar(None, pa.string())
     digits = pc.if_else(decided, pc.binary_join_element_wise(fast.country_code, nsn, ""), none)
     kinds = pc.if_else(mobile, MOBILE, pc.if_else(landline, FIXED_LINE, none))
@@ -419,6 +419,11 @@ def phone_choices(values: pa.Array | pa.ChunkedArray, region: str, types: frozen
         digits = kinds = first = first_kinds = none
         decided_np = np.zeros(n, dtype=bool)
     rest = np.flatnonzero(~decided_np)
+    if len(rest):
+        invalid = _surely_invalid(values.take(pa.array(rest)), region)
+        status[rest[invalid]] = INVALID
+        decided_np[rest[invalid]] = True
+        rest = rest[~invalid]
     if len(rest):
         encoded = pc.dictionary_encode(values.take(pa.array(rest)))
         choices = [

@@ -14,13 +14,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from sms123_sync.errors import InputError, MappingError
-from sms123_sync.mapping.model import Mapping, parse_mapping
-from sms123_sync.sources.base import SourceTable
+
+if TYPE_CHECKING:  # the names and paths are read by --help; the mapping model loads on use
+    from sms123_sync.mapping.model import Mapping
+    from sms123_sync.sources.base import SourceTable
 
 #: Where the ready mappings live: inside the package, so ``pip install .`` and the editable
 #: install both carry them; the repository's top-level ``mappings/`` links to them.
@@ -249,6 +251,8 @@ def spelling_of(system: ReadySystem, columns: list[str]) -> Recognised:
 
 
 def _ready_mapping(system: ReadySystem) -> Mapping:
+    from sms123_sync.mapping.model import parse_mapping
+
     return parse_mapping(system.path.read_text(encoding="utf-8"), str(system.path))
 
 
@@ -260,6 +264,8 @@ def adapt(found: Recognised, columns: list[str], source: str) -> tuple[str, list
     mapping read back; the text is then written anew under the ready file's opening
     comments. Raises InputError when no phone column of the mapping is in the export.
     """
+    from sms123_sync.mapping.model import parse_mapping
+
     text = found.system.path.read_text(encoding="utf-8")
     for old, new in found.renames.items():
         text = text.replace(json.dumps(old, ensure_ascii=False), json.dumps(new, ensure_ascii=False))

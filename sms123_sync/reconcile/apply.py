@@ -38,14 +38,22 @@ from typing import Protocol
 from sms123_sync.api.client import Client, Result
 from sms123_sync.api.codes import Category
 from sms123_sync.contact import ContactFields
-from sms123_sync.errors import AccountError, ApiError, AuthError, RetryableError, Sms123Error, StoppedError
+from sms123_sync.errors import (
+    EXIT_INTERRUPTED as EXIT_INTERRUPTED,  # re-exported: its home before
+)
+from sms123_sync.errors import (
+    AccountError,
+    ApiError,
+    AuthError,
+    RetryableError,
+    Sms123Error,
+    StoppedError,
+)
 from sms123_sync.reconcile.plan import Operation, OpKind, Plan
 from sms123_sync.reconcile.state import StateStore
 
 log = logging.getLogger(__name__)
 
-# Exit code of a run stopped by SIGINT/SIGTERM (128 + SIGINT, the shell's convention).
-EXIT_INTERRUPTED = 130
 # Exit code of a run that reached its --deadline with operations left.
 EXIT_DEADLINE = 1
 NOT_STARTED = "not started: run stopped"

@@ -40,10 +40,10 @@ import pyarrow as pa
 
 from sms123_sync.contact import FIELD_NAMES, ContactFields
 from sms123_sync.errors import LockError, StateError
+from sms123_sync.files import DEFAULT_STATE as DEFAULT_STATE  # re-exported: its home before
 from sms123_sync.mapping.desired import fields_hash
 
 SCHEMA_VERSION = 3
-DEFAULT_STATE = Path(".sms123-sync/state.sqlite")
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
