@@ -257,11 +257,11 @@ def _desired_members(desired: DesiredState) -> pd.DataFrame:
     return frame
 
 
-def _full_rows(contacts: pd.DataFrame, dm: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
-    """The desired rows at ``positions`` of ``dm``, with the contact's fields and row (``_c``)."""
-    rows: pd.DataFrame = contacts.iloc[dm["_c"].to_numpy()[positions]].reset_index(drop=True)
-    rows["grp"] = dm["grp"].to_numpy()[positions]
-    rows["_c"] = dm["_c"].to_numpy()[positions]
+def _full_rows(contacts: pd.DataFrame, desired_members: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
+    """The desired rows at ``positions`` of ``desired_members``, with the contact's fields and row (``_c``)."""
+    rows: pd.DataFrame = contacts.iloc[desired_members["_c"].to_numpy()[positions]].reset_index(drop=True)
+    rows["grp"] = desired_members["grp"].to_numpy()[positions]
+    rows["_c"] = desired_members["_c"].to_numpy()[positions]
     return rows
 
 
@@ -296,10 +296,10 @@ def _shared_codes(known: pa.Array, desired: pa.Array) -> tuple[np.ndarray, np.nd
     return codes[: len(known)], codes[len(known) :]
 
 
-def _pairs_on_number(km: pd.DataFrame, dm: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Positions (in km, in dm) of the records both hold: same group, same number."""
-    k_grp, d_grp = _shared_codes(text_array(km["grp"]), text_array(dm["grp"]))
-    k_num, d_num = _number_codes(text_array(km["numero"]), text_array(dm["numero"]))
+def _pairs_on_number(known_members: pd.DataFrame, desired_members: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (in known_members, in desired_members) of the records both hold: same group, same number."""
+    k_grp, d_grp = _shared_codes(text_array(known_members["grp"]), text_array(desired_members["grp"]))
+    k_num, d_num = _number_codes(text_array(known_members["numero"]), text_array(desired_members["numero"]))
     width = int(max(k_grp.max(initial=0), d_grp.max(initial=0))) + 1
     if max(k_num.max(initial=0), d_num.max(initial=0)) < (2**62) // width:
         # One int64 per record; the state's (group, number) key is unique, so a hash lookup pairs them.
@@ -310,14 +310,14 @@ def _pairs_on_number(km: pd.DataFrame, dm: pd.DataFrame) -> tuple[np.ndarray, np
         else:
             d_pos = np.flatnonzero(found >= 0)
             return found[d_pos], d_pos
-    left = pd.DataFrame({"g": k_grp, "n": k_num, "_k": np.arange(len(km))})
-    right = pd.DataFrame({"g": d_grp, "n": d_num, "_d": np.arange(len(dm))})
+    left = pd.DataFrame({"g": k_grp, "n": k_num, "_k": np.arange(len(known_members))})
+    right = pd.DataFrame({"g": d_grp, "n": d_num, "_d": np.arange(len(desired_members))})
     pairs = left.merge(right, on=["g", "n"])
     return pairs["_k"].to_numpy(), pairs["_d"].to_numpy()
 
 
 def _match(
-    km: pd.DataFrame, dm: pd.DataFrame, contacts: pd.DataFrame
+    known_members: pd.DataFrame, desired_members: pd.DataFrame, contacts: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Pairs known records with desired ones: (adds, changed records, number changes, deletes).
 
@@ -328,17 +328,19 @@ def _match(
     hold, so no operation waits on another (swaps and hand-overs included). The pairing
     runs on integers; full rows are built only for the few records that change.
     """
-    k_pos, d_pos = _pairs_on_number(km, dm)
-    k_key, d_key = text_array(km["key"]), text_array(dm["key"])
+    k_pos, d_pos = _pairs_on_number(known_members, desired_members)
+    k_key, d_key = text_array(known_members["key"]), text_array(desired_members["key"])
     key_differs = pc.not_equal(k_key.take(k_pos), d_key.take(d_pos)).to_numpy(zero_copy_only=False)
-    hash_differs = km["fhash"].to_numpy(dtype=np.int64)[k_pos] != dm["fhash"].to_numpy()[d_pos]
+    hash_differs = known_members["fhash"].to_numpy(dtype=np.int64)[k_pos] != desired_members["fhash"].to_numpy()[d_pos]
     differs = key_differs | hash_differs
-    known_side = km.iloc[k_pos[differs]].reset_index(drop=True).add_suffix("_k")
-    same = pd.concat([known_side, _full_rows(contacts, dm, d_pos[differs])], axis=1)
+    known_side = known_members.iloc[k_pos[differs]].reset_index(drop=True).add_suffix("_k")
+    same = pd.concat([known_side, _full_rows(contacts, desired_members, d_pos[differs])], axis=1)
 
-    gone = km.iloc[np.setdiff1d(np.arange(len(km)), k_pos, assume_unique=True)]
+    gone = known_members.iloc[np.setdiff1d(np.arange(len(known_members)), k_pos, assume_unique=True)]
     gone = gone.rename(columns={c: f"{c}_k" for c in gone.columns if c not in ("grp", "key")})
-    new = _full_rows(contacts, dm, np.setdiff1d(np.arange(len(dm)), d_pos, assume_unique=True))
+    new = _full_rows(
+        contacts, desired_members, np.setdiff1d(np.arange(len(desired_members)), d_pos, assume_unique=True)
+    )
     # Nullable integers keep the 64-bit digests exact through the outer merge (float64 would round them).
     gone = gone.assign(fhash_k=gone["fhash_k"].astype("Int64"))
     new = new.assign(fhash=new["fhash"].astype("Int64"))
@@ -352,101 +354,130 @@ def _match(
 
 
 def plan_changes(desired: DesiredState, known: KnownState) -> Plan:
-    """The operations that make the account match ``desired``."""
+    """The operations that make the account match ``desired``, in the order they run:
+    groups first, then adds, updates and deletes of contacts, then group deletes."""
     mirror = desired.mode == "mirror"
-    km = known.memberships
-    dm = _desired_members(desired)
-    desired_groups = set(dm["grp"].unique()) if len(dm) else set()
+    known_members = known.memberships
+    desired_members = _desired_members(desired)
+    desired_groups = set(desired_members["grp"].unique()) if len(desired_members) else set()
     known_groups = set(known.groups)
-    ops: list[Operation] = []
 
-    renames = _renames(km, dm, known_groups - desired_groups, desired_groups - known_groups) if mirror else {}
-    for old, new in renames.items():
-        ops.append(Operation(OpKind.GROUP_RENAME, "group renamed in the CRM", (old,), new_name=new))
-    for group in sorted(desired_groups - known_groups - set(renames.values())):
-        ops.append(Operation(OpKind.GROUP_ADD, "new group in the export", (group,)))
-
+    renames = (
+        _renames(known_members, desired_members, known_groups - desired_groups, desired_groups - known_groups)
+        if mirror
+        else {}
+    )
+    ops = _group_ops(renames, sorted(desired_groups - known_groups - set(renames.values())))
     if renames:
-        km = km.assign(grp=km["grp"].replace(renames))
-    adds, same, moves, dels = _match(km, dm, desired.contacts)
-
-    if len(adds):
-        adds = adds.sort_values(["key", "grp"])
-        # One add per contact, its groups joined; a number shared by people in different
-        # groups is one add per person, each with its own fields.
-        groups_of: dict[object, tuple[str, ...]] = {}
-        for contact, group in zip(adds["_c"], adds["grp"], strict=True):
-            groups_of[contact] = (*groups_of.get(contact, ()), group)
-        for first in _records(adds.drop_duplicates("_c")):
-            ops.append(
-                Operation(
-                    OpKind.CONTACT_ADD,
-                    "new in the export",
-                    groups_of[first["_c"]],
-                    str(first["numero"]),
-                    key=str(first["key"]),
-                    fields=_fields(first),
-                    fields_hash=int(first["fhash"]),
-                )
-            )
-
-    for row in _records(same):
-        ops.append(_update(row, "number now belongs to another CRM record" if row["key"] != row["key_k"] else ""))
-    for row in _records(moves):
-        ops.append(_update(row, "phone number changed"))
-
-    removed = vanished = 0
-    explained: frozenset[str] = frozenset()
-    losses: tuple[GroupLoss, ...] = ()
-    if mirror and len(dels):
-        dels = dels[~_is_in(dels["key"], desired.protected)].sort_values(["key", "grp"])
-        leaving_count = dels["key"].value_counts()
-        still_wanted = pc.is_in(
-            text_array(leaving_count.index.to_series()), value_set=text_array(desired.contacts["key"])
-        )
-        unwanted = leaving_count[~still_wanted.to_numpy(zero_copy_only=False)]
-        known_count = km.loc[_is_in(km["key"], unwanted.index), "key"].value_counts()
-        leaves = {k for k, n in unwanted.items() if n == known_count.get(k, -1)}
-        removed = len(leaves)
-        explained, vanished, losses = _losses(km, dm, dels, leaves, desired.filtered_out)
-        exclusive = desired.account == "exclusive"
-        # A delete without a group removes the number everywhere: never while it is wanted elsewhere.
-        wanted_numbers = set(dm["numero"].unique()) if exclusive else set()
-        done_keys: set[object] = set()
-        for row in _records(dels):
-            key = row["key"]
-            leaves_all = key in leaves
-            gone = FILTERED_REASON if str(key) in explained else "gone from the export"
-            if leaves_all and exclusive and row["numero_k"] not in wanted_numbers:
-                if key not in done_keys:
-                    done_keys.add(key)
-                    ops.append(Operation(OpKind.CONTACT_DEL, gone, (), str(row["numero_k"]), key=str(key)))
-                continue
-            ops.append(
-                Operation(
-                    OpKind.CONTACT_DEL,
-                    gone if leaves_all or str(key) in explained else "left this group",
-                    (row["grp"],),
-                    str(row["numero_k"]),
-                    key=str(key),
-                    before=_fields(row, suffix="_k"),
-                )
-            )
+        known_members = known_members.assign(grp=known_members["grp"].replace(renames))
+    adds, same, moves, dels = _match(known_members, desired_members, desired.contacts)
+    ops += _add_ops(adds)
+    ops += [_update(row, _owner_changed(row)) for row in _records(same)]
+    ops += [_update(row, "phone number changed") for row in _records(moves)]
+    deletes = _delete_ops(desired, known_members, desired_members, dels) if mirror and len(dels) else _Deletes()
+    ops += deletes.ops
     if mirror:
-        for group in sorted(known_groups - desired_groups - set(renames)):
-            ops.append(Operation(OpKind.GROUP_DEL, "group gone from the export", (group,)))
+        gone_groups = sorted(known_groups - desired_groups - set(renames))
+        ops += [Operation(OpKind.GROUP_DEL, "group gone from the export", (group,)) for group in gone_groups]
 
     ops.sort(key=lambda op: op.kind)
     return Plan(
         tuple(ops),
         known_contacts=known.contact_count,
-        removed_contacts=removed,
+        removed_contacts=deletes.removed,
         desired_contacts=len(desired.contacts),
         renames=tuple(renames.items()),
-        vanished_contacts=vanished,
-        group_losses=losses,
-        explained_keys=explained,
+        vanished_contacts=deletes.vanished,
+        group_losses=deletes.losses,
+        explained_keys=deletes.explained,
     )
+
+
+def _owner_changed(row: Mapping[Any, Any]) -> str:
+    """Why a record whose number stays in its group is updated, when its CRM owner changed."""
+    return "number now belongs to another CRM record" if row["key"] != row["key_k"] else ""
+
+
+def _group_ops(renames: dict[str, str], new_groups: list[str]) -> list[Operation]:
+    """Renames first (one call keeps the members), then the groups the export adds."""
+    ops = [
+        Operation(OpKind.GROUP_RENAME, "group renamed in the CRM", (old,), new_name=new) for old, new in renames.items()
+    ]
+    ops += [Operation(OpKind.GROUP_ADD, "new group in the export", (group,)) for group in new_groups]
+    return ops
+
+
+def _add_ops(adds: pd.DataFrame) -> list[Operation]:
+    """One add per contact, its groups joined; a number shared by people in different
+    groups is one add per person, each with its own fields."""
+    if not len(adds):
+        return []
+    adds = adds.sort_values(["key", "grp"])
+    groups_of: dict[object, tuple[str, ...]] = {}
+    for contact, group in zip(adds["_c"], adds["grp"], strict=True):
+        groups_of[contact] = (*groups_of.get(contact, ()), group)
+    return [
+        Operation(
+            OpKind.CONTACT_ADD,
+            "new in the export",
+            groups_of[first["_c"]],
+            str(first["numero"]),
+            key=str(first["key"]),
+            fields=_fields(first),
+            fields_hash=int(first["fhash"]),
+        )
+        for first in _records(adds.drop_duplicates("_c"))
+    ]
+
+
+@dataclass(frozen=True)
+class _Deletes:
+    """The contact deletes of a plan and what the deletion guard weighs of them."""
+
+    ops: list[Operation] = field(default_factory=list)
+    removed: int = 0  # known contacts that leave every group
+    vanished: int = 0  # of those, the ones the filter does not explain
+    explained: frozenset[str] = frozenset()
+    losses: tuple[GroupLoss, ...] = ()
+
+
+def _delete_ops(
+    desired: DesiredState, known_members: pd.DataFrame, desired_members: pd.DataFrame, dels: pd.DataFrame
+) -> _Deletes:
+    """The known records to delete, group by group (or with one group-less call for a
+    contact that leaves an exclusive account), never those of a rejected row."""
+    dels = dels[~_is_in(dels["key"], desired.protected)].sort_values(["key", "grp"])
+    leaving_count = dels["key"].value_counts()
+    still_wanted = pc.is_in(text_array(leaving_count.index.to_series()), value_set=text_array(desired.contacts["key"]))
+    unwanted = leaving_count[~still_wanted.to_numpy(zero_copy_only=False)]
+    known_count = known_members.loc[_is_in(known_members["key"], unwanted.index), "key"].value_counts()
+    leaves = {k for k, n in unwanted.items() if n == known_count.get(k, -1)}
+    explained, vanished, losses = _losses(known_members, desired_members, dels, leaves, desired.filtered_out)
+    exclusive = desired.account == "exclusive"
+    # A delete without a group removes the number everywhere: never while it is wanted elsewhere.
+    wanted_numbers = set(desired_members["numero"].unique()) if exclusive else set()
+    done_keys: set[object] = set()
+    ops: list[Operation] = []
+    for row in _records(dels):
+        key = row["key"]
+        leaves_all = key in leaves
+        gone = FILTERED_REASON if str(key) in explained else "gone from the export"
+        if leaves_all and exclusive and row["numero_k"] not in wanted_numbers:
+            if key not in done_keys:
+                done_keys.add(key)
+                ops.append(Operation(OpKind.CONTACT_DEL, gone, (), str(row["numero_k"]), key=str(key)))
+            continue
+        ops.append(
+            Operation(
+                OpKind.CONTACT_DEL,
+                gone if leaves_all or str(key) in explained else "left this group",
+                (row["grp"],),
+                str(row["numero_k"]),
+                key=str(key),
+                before=_fields(row, suffix="_k"),
+            )
+        )
+    return _Deletes(ops, len(leaves), vanished, explained, losses)
 
 
 def _is_in(values: pd.Series, wanted: Iterable[Any]) -> np.ndarray:
@@ -462,7 +493,11 @@ def _is_in(values: pd.Series, wanted: Iterable[Any]) -> np.ndarray:
 
 
 def _losses(
-    km: pd.DataFrame, dm: pd.DataFrame, dels: pd.DataFrame, leaves: set[Any], filtered: frozenset[str]
+    known_members: pd.DataFrame,
+    desired_members: pd.DataFrame,
+    dels: pd.DataFrame,
+    leaves: set[Any],
+    filtered: frozenset[str],
 ) -> tuple[frozenset[str], int, tuple[GroupLoss, ...]]:
     """What the deletion guard weighs in ``dels`` (the known records to delete): the keys
     whose removal the filter explains, the contacts that vanished, and per group the
@@ -474,12 +509,12 @@ def _losses(
     lost = pd.DataFrame({"grp": dels["grp"].astype(str), "key": keys})[~is_explained].drop_duplicates()
     if len(lost):
         # A stale second number of a key that stays in the group is tidying, not a loss.
-        staying = dm.loc[_is_in(dm["key"], lost["key"]), ["grp", "key"]].astype(str)
+        staying = desired_members.loc[_is_in(desired_members["key"], lost["key"]), ["grp", "key"]].astype(str)
         lost = lost[~pd.MultiIndex.from_frame(lost).isin(pd.MultiIndex.from_frame(staying))]
     per_group = lost.groupby("grp")["key"].size()
     if not len(per_group):
         return explained, vanished, ()
-    known = km.loc[_is_in(km["grp"], per_group.index)].groupby("grp")["key"].nunique()
+    known = known_members.loc[_is_in(known_members["grp"], per_group.index)].groupby("grp")["key"].nunique()
     return (
         explained,
         vanished,
