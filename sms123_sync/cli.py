@@ -809,12 +809,9 @@ def runs(ctx: click.Context, state_path: Path, limit: int) -> None:
     ctx.obj = state_path
     if ctx.invoked_subcommand is not None:
         return
-    store = StateStore(state_path)
-    try:
+    with StateStore(state_path) as store:
         render.print_runs(out, store.runs(limit))
         campaigns_report.print_campaigns(out, store.campaigns(limit))
-    finally:
-        store.close()
 
 
 @runs.command("show")
@@ -863,11 +860,8 @@ def state_show(state_path: Path) -> None:
     from sms123_sync.reconcile.state import StateStore
     from sms123_sync.reports import terminal as render
 
-    store = StateStore(state_path)
-    try:
+    with StateStore(state_path) as store:
         known = store.load()
-    finally:
-        store.close()
     render.print_known(out, known)
 
 
@@ -879,11 +873,8 @@ def state_export(target: Path, state_path: Path) -> None:
     from sms123_sync.reconcile.state import StateStore
 
     _check_output("state export", target)
-    store = StateStore(state_path)
-    try:
+    with StateStore(state_path) as store:
         frame = store.export_members()
-    finally:
-        store.close()
     target.parent.mkdir(parents=True, exist_ok=True)
     with open_private(target, "w", encoding="utf-8-sig", newline="") as handle:
         frame.to_csv(handle, sep=";", index=False)
@@ -912,11 +903,8 @@ def state_reset(state_path: Path, yes: bool) -> None:
 
     if not yes:
         click.confirm(f"forget everything in {state_path}?", abort=True)
-    store = StateStore(state_path)
-    try:
+    with StateStore(state_path) as store:
         store.reset()
-    finally:
-        store.close()
     out.print(f"{state_path} reset")
 
 

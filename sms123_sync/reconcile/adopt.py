@@ -45,8 +45,5 @@ def import_existing(source: Path | str, state: Path | str, *, group: str | None 
                 "key": record.get("key") or phone.digits,
             }
         )
-    store = StateStore(state)
-    try:
+    with StateStore(state) as store:
         return store.import_members(pd.DataFrame(rows))
-    finally:
-        store.close()
