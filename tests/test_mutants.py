@@ -17,7 +17,7 @@ import pyarrow as pa
 import pytest
 
 from sms123_sync.api.codes import Endpoint
-from sms123_sync.mapping.normalize import normalize_phone, normalize_phones
+from sms123_sync.mapping.normalize import normalize_phone, normalize_phones, why_invalid
 from sms123_sync.reconcile.apply import Status
 from sms123_sync.reconcile.plan import RENAME_OVERLAP, OpKind, PlanOptions, check_guard, parse_max_delete, plan_changes
 from sms123_sync.reconcile.state import StateStore
@@ -263,3 +263,13 @@ def test_each_overseas_region_is_found_from_a_national_number(raw: str, digits: 
 @pytest.mark.parametrize("raw", ["+33 6 92 12 34 56", "0033694201234", "+33639012345"])
 def test_a_french_country_code_keeps_an_overseas_number_out(raw: str) -> None:
     assert normalize_phone(raw) is None
+
+
+@pytest.mark.parametrize("region", ["FR", "RE", "YT", "GP", "MQ", "GF", "PM", "BL", "MF"])
+def test_a_mapping_for_any_french_region_hints_at_the_others(region: str) -> None:
+    """A CRM in Mayotte or Guiana (``phone: {region: YT}``) is told, like one in Paris,
+    that the overseas regions were tried too. (Mayotte shares +262 with La Réunion, so
+    its numbers are found through either region: this hint is what tells them apart.)"""
+    assert why_invalid("12", region).endswith(
+        f"region {region} or the French overseas regions; fix the number in the CRM"
+    )

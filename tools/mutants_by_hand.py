@@ -7,6 +7,7 @@ survivor means the suite no longer guards that rule: exit status 1.
 
     python tools/mutants_by_hand.py            # every mutant
     python tools/mutants_by_hand.py guard-gte  # some, by name
+    python tools/mutants_by_hand.py --tests tests/test_converge_hard.py  # other tests
 
 Not run in CI (a few minutes); tools/mutation.sh runs the broad mutmut pass.
 """
@@ -152,8 +153,8 @@ MUTANTS = (
 )
 
 
-def run(mutant: Mutant, scratch: Path) -> bool:
-    """True when the tests kill ``mutant`` (fail with it applied)."""
+def run(mutant: Mutant, scratch: Path, tests: list[str]) -> str | None:
+    """The test that kills ``mutant`` (fails with it applied), or None when it survives."""
     package = scratch / "sms123_sync"
     if package.exists():
         shutil.rmtree(package)
@@ -166,13 +167,22 @@ def run(mutant: Mutant, scratch: Path) -> bool:
     # The scratch package comes first on the path, for pytest and for the real
     # `sms123-sync` processes the crash tests start.
     env = {**os.environ, "PYTHONPATH": f"{scratch}{os.pathsep}{ROOT}", "PYTHONDONTWRITEBYTECODE": "1"}
-    tests = [t for t in mutant.tests if (ROOT / t).exists()]
-    command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly", *tests]
+    tests = tests or [t for t in mutant.tests if (ROOT / t).exists()]
+    command = [sys.executable, "-m", "pytest", "-q", "-x", "-rfE", "-p", "no:cacheprovider", *tests]
     done = subprocess.run(command, cwd=scratch, env=env, capture_output=True, text=True, check=False)
-    return done.returncode != 0
+    if done.returncode == 0:
+        return None
+    failed = [line.split()[1] for line in done.stdout.splitlines() if line.startswith(("FAILED ", "ERROR "))]
+    return failed[0] if failed else f"pytest exit {done.returncode}"
 
 
-def main(names: list[str]) -> int:
+def main(args: list[str]) -> int:
+    tests: list[str] = []
+    if "--tests" in args:
+        at = args.index("--tests")
+        tests = args[at + 1].split(",")
+        args = args[:at] + args[at + 2 :]
+    names = args
     chosen = [m for m in MUTANTS if not names or m.name in names]
     survivors = []
     with tempfile.TemporaryDirectory(prefix="sms123-mutant-") as tmp:
@@ -182,9 +192,9 @@ def main(names: list[str]) -> int:
             if (ROOT / name).exists():
                 (scratch / name).symlink_to(ROOT / name)
         for mutant in chosen:
-            killed = run(mutant, scratch)
-            print(f"{'KILLED  ' if killed else 'SURVIVED'} {mutant.name}", flush=True)
-            if not killed:
+            killer = run(mutant, scratch, tests)
+            print(f"KILLED   {mutant.name} by {killer}" if killer else f"SURVIVED {mutant.name}", flush=True)
+            if killer is None:
                 survivors.append(mutant.name)
     print(f"{len(chosen) - len(survivors)} of {len(chosen)} killed")
     return 1 if survivors else 0
