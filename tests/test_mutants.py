@@ -10,6 +10,7 @@ kills each; ``tools/mutation.sh`` runs the broad mutmut pass.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -104,6 +105,44 @@ def test_a_delete_whose_answer_was_lost_is_not_sent_twice(env: Env) -> None:
     assert env.remote() == env.state_members()
 
 
+def test_a_group_delete_refused_during_a_settle_stays_a_conflict(env: Env) -> None:
+    """Only a rename may read a refusal as its own echo: a 515 met by a replayed group
+    delete means the group still holds someone's contact, and the state keeps the group."""
+    assert env.sync(BASE).exit_code == 0
+    with env.sandbox.store.transaction() as db:  # someone else's contact in group B
+        db.execute("INSERT INTO contacts (groupe, numero) VALUES ('B', '33699999999')")
+    only_a = [(i, t, n, "A") for i, t, n, _ in BASE[:2]]
+    env.sandbox.faults = Faults(lost_answer_rate=1.0)
+    env.sync(only_a, plan_options=PlanOptions(max_delete=None))
+    assert "GROUP_DEL" in [op["kind"] for op in _open_entries(env)]
+    env.sandbox.faults = Faults()
+    night = env.sync(only_a, plan_options=PlanOptions(max_delete=None))
+    assert night.settled is not None
+    [group_del] = [o for o in night.settled.outcomes if o.op.kind is OpKind.GROUP_DEL]
+    assert (group_del.code, group_del.status) == ("515", Status.CONFLICT)
+    with StateStore(env.state) as store:
+        assert "B" in store.load().groups
+    assert "B" in env.sandbox.snapshot()["groups"]
+
+
+def test_every_outcome_is_journaled_with_its_code_meaning_and_attempts(env: Env) -> None:
+    """``runs show`` reads the journal: each entry keeps its operation, the code, the
+    code's meaning and how many attempts it took."""
+    with env.sandbox.store.transaction() as db:  # group A exists already: adopted (513)
+        db.execute("INSERT INTO groups VALUES ('A')")
+    report = env.sync(BASE)
+    assert report.exit_code == 0 and report.run_id is not None and report.result is not None
+    with StateStore(env.state) as store:
+        rows = store.journal_of(report.run_id)
+    seen = [(r["status"], r["code"], r["meaning"], r["attempts"]) for r in rows]
+    assert seen == [(o.status.value, o.code, o.meaning, 1) for o in report.result.outcomes]
+    assert ("already-done", "513", "group already exists", 1) in seen
+    assert ("applied", "514", "group created", 1) in seen
+    assert seen.count(("applied", "507", "contact added", 1)) == 3
+    kinds = [json.loads(str(r["op"]))["kind"] for r in rows]
+    assert kinds == [o.op.kind.name for o in report.result.outcomes]
+
+
 def test_a_contact_deleted_from_a_group_deleted_by_hand_is_done(env: Env) -> None:
     """contact_del answers 517 when the group itself is gone: the contact is gone too."""
     assert env.sync(BASE).exit_code == 0
@@ -162,6 +201,21 @@ def test_the_small_list_floor_is_three() -> None:
     assert not check_guard(plan, PlanOptions()).tripped
     plan = plan_changes(desired(nine[4:]), known(nine))
     assert len(check_guard(plan, PlanOptions()).held) == 4
+
+
+RELEASE = "if the export is broken, fix it and run again (nothing was deleted meanwhile); if these removals are right, "
+
+
+def test_the_release_names_only_the_options_that_release() -> None:
+    """A gutted export needs ``--max-delete`` and the figure, an empty one
+    ``--allow-empty`` (and the figure only when the share is passed too)."""
+    gutted = check_guard(plan_changes(desired(FORTY[5:]), known(FORTY)), PlanOptions())
+    assert gutted.release == RELEASE + "release them with --max-delete 5"
+    three = FORTY[:3]
+    empty = check_guard(plan_changes(desired([]), known(three)), PlanOptions())
+    assert empty.release == RELEASE + "release them with --allow-empty"
+    both = check_guard(plan_changes(desired([]), known(FORTY)), PlanOptions())
+    assert both.release == RELEASE + "release them with --allow-empty --max-delete 40"
 
 
 @pytest.mark.parametrize(

@@ -58,5 +58,20 @@ if [[ "${1:-}" == "full" ]]; then
         "sms123_sync.mapping.normalize.x__fast_decide*"
     )
 fi
-mutmut run --max-children "$jobs" "${scope[@]}"
-mutmut results
+mutmut run --max-children "$jobs" "${scope[@]}" || true
+# The score over the scope (mutmut's own count includes every mutant it generated).
+mutmut results --all true | python -c '
+import fnmatch, sys
+from collections import Counter
+scope = sys.argv[1:]
+seen = Counter()
+for line in sys.stdin:
+    name, _, status = line.strip().rpartition(": ")
+    if any(fnmatch.fnmatchcase(name, pattern) for pattern in scope):
+        seen[status] += 1
+        if status == "survived":
+            print("survived:", name)
+tested = seen["killed"] + seen["survived"] + seen["timeout"]
+print(dict(seen))
+print(f"score: {seen['killed'] + seen['timeout']} of {tested} killed ({(seen['killed'] + seen['timeout']) / max(tested, 1):.1%})")
+' "${scope[@]}"
