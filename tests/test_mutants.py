@@ -327,3 +327,24 @@ def test_a_mapping_for_any_french_region_hints_at_the_others(region: str) -> Non
     assert why_invalid("12", region).endswith(
         f"region {region} or the French overseas regions; fix the number in the CRM"
     )
+
+
+@pytest.mark.parametrize(
+    ("raw", "digits"),
+    [
+        ("612345678.0", "33612345678"),  # a number column read as a float: zero and "+" lost
+        ("33612345678.0", "33612345678"),
+        ("0612345678.0", "33612345678"),
+        ("+33 (0)6 12 34 56 78", "33612345678"),  # the trunk zero in brackets
+        ("0033 6 12 34 56 78", "33612345678"),
+        ("33 6 12 34 56 78", "33612345678"),  # the "+" lost
+        ("262692123456", "262692123456"),  # another country's digits without "+"
+        ("692123456", "262692123456"),  # an overseas mobile that lost its zero
+    ],
+)
+def test_the_exact_path_reads_every_spelling_a_crm_writes(raw: str, digits: str) -> None:
+    """libphonenumber itself, one value at a time (the column path decides most of these
+    before it is reached, so they are asked here directly)."""
+    normalize_phone.cache_clear()
+    phone = normalize_phone(raw)
+    assert phone is not None and phone.digits == digits
