@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from sms123_sync.api.codes import Endpoint
+from sms123_sync.api.codes import Category, CodeInfo, Endpoint, lookup
 from sms123_sync.mapping.normalize import normalize_phone, normalize_phones, why_invalid
 from sms123_sync.reconcile.apply import Status
 from sms123_sync.reconcile.plan import RENAME_OVERLAP, OpKind, PlanOptions, check_guard, parse_max_delete, plan_changes
@@ -218,6 +218,20 @@ def test_the_release_names_only_the_options_that_release() -> None:
     assert both.release == RELEASE + "release them with --allow-empty --max-delete 40"
 
 
+def test_the_verdict_gives_the_figures_and_shares() -> None:
+    verdict = check_guard(plan_changes(desired(FORTY[5:]), known(FORTY)), PlanOptions())
+    assert verdict.reasons == (
+        "5 of 40 known contacts vanished from the export (12%)",
+        "group 'A' lost 5 of its 40 members (12%)",
+    )
+
+
+def test_an_export_emptied_of_a_single_contact_still_holds_its_delete() -> None:
+    verdict = check_guard(plan_changes(desired([]), known(FORTY[:1])), PlanOptions())
+    assert verdict.tripped and len(verdict.held) == 2  # the contact and its group
+    assert verdict.release.endswith("release them with --allow-empty")
+
+
 @pytest.mark.parametrize(
     ("text", "share", "count"),
     [
@@ -271,6 +285,16 @@ def test_the_rename_threshold_is_half_of_the_members() -> None:
     assert _renamed(5) == (("Old", "New"),)  # at the threshold: renamed
     assert _renamed(4) == ()
     assert _renamed(10) == (("Old", "New"),)
+
+
+def test_two_vanished_groups_never_rename_to_the_same_one() -> None:
+    """Old1 and Old2 held the same people, who are all in New now: one rename, and the
+    other group is deleted, never two renames onto one name."""
+    people: list[Person] = [(str(i), f"3361000{i:04d}", "N", ("Old1", "Old2")) for i in range(6)]
+    now: list[Person] = [(k, n, name, ("New",)) for k, n, name, _ in people]
+    plan = plan_changes(desired(now), known(people))
+    assert plan.renames == (("Old1", "New"),)
+    assert [op.groups for op in plan.operations if op.kind is OpKind.GROUP_DEL] == [("Old2",)]
 
 
 def test_a_partial_rename_on_the_sandbox_is_one_rename_plus_the_changes(env: Env) -> None:
@@ -348,3 +372,9 @@ def test_the_exact_path_reads_every_spelling_a_crm_writes(raw: str, digits: str)
     normalize_phone.cache_clear()
     phone = normalize_phone(raw)
     assert phone is not None and phone.digits == digits
+
+
+def test_an_unknown_code_is_named_as_such_and_never_retried() -> None:
+    assert lookup(Endpoint.GROUP_ADD, "999") == CodeInfo(
+        "999", "unknown", "code inconnu", "unknown return code '999'", Category.BAD_INPUT, False
+    )
