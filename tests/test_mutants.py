@@ -120,6 +120,7 @@ def test_a_group_delete_refused_during_a_settle_stays_a_conflict(env: Env) -> No
     assert night.settled is not None
     [group_del] = [o for o in night.settled.outcomes if o.op.kind is OpKind.GROUP_DEL]
     assert (group_del.code, group_del.status) == ("515", Status.CONFLICT)
+    assert (group_del.meaning, group_del.attempts) == ("group still holds contacts", 1)
     with StateStore(env.state) as store:
         assert "B" in store.load().groups
     assert "B" in env.sandbox.snapshot()["groups"]
