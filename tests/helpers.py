@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 from sms123_sync.api.client import RetryPolicy
 from sms123_sync.api.wire import Credentials
@@ -40,3 +42,24 @@ def kill_after_calls(command: list[str], sandbox: Sandbox, calls: int, sig: sign
     _, stderr = proc.communicate(timeout=60)
     assert b"Traceback" not in stderr
     return proc.returncode
+
+
+def chromium() -> str | None:
+    """The headless browser the HTML reports are checked in, when the machine has one."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def headless_chromium(browser: str, profile: Path, *extra: str) -> list[str]:
+    """A headless Chromium command that fetches nothing but the page and keeps its profile
+    in ``profile``; ``extra`` flags and the page follow."""
+    quiet = ["--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    return [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        *quiet,
+        *extra,
+        f"--user-data-dir={profile}",
+    ]

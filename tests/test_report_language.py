@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from openpyxl import load_workbook
 
 from sms123_sync.cli import cli
 from sms123_sync.reports import i18n
+from tests.helpers import chromium, headless_chromium
 
 ROOT = Path(__file__).parent.parent
 REPORTS = ROOT / "sms123_sync" / "reports"
@@ -201,10 +201,6 @@ def test_a_past_run_in_french(workspace: Path) -> None:
 # -- the page in a browser ----------------------------------------------------------------
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 def page_overflow(browser: str, page: Path, width: int, profile: Path) -> tuple[int, int]:
     """(scrollWidth, clientWidth) of ``page`` laid out in a ``width`` px wide frame.
 
@@ -224,16 +220,7 @@ def page_overflow(browser: str, page: Path, width: int, profile: Path) -> tuple[
     )
     dom = subprocess.run(
         [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=5000",
-            f"--user-data-dir={profile}",
+            *headless_chromium(browser, profile, "--virtual-time-budget=5000"),
             "--window-size=1400,900",
             "--dump-dom",
             probe.as_uri(),
@@ -248,10 +235,10 @@ def page_overflow(browser: str, page: Path, width: int, profile: Path) -> tuple[
     return int(found[1]), int(found[2])
 
 
-@pytest.mark.skipif(_chromium() is None, reason="Chromium is not installed (.ci/run installs it from Debian)")
+@pytest.mark.skipif(chromium() is None, reason="Chromium is not installed (.ci/run installs it from Debian)")
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_the_page_fits_a_phone_and_a_desktop_without_sideways_scrolling(workspace: Path, lang: str) -> None:
-    browser = _chromium()
+    browser = chromium()
     assert browser is not None
     _plan(lang, "r.html")
     for width in (390, 1280):
@@ -277,9 +264,9 @@ def test_a_campaign_report_in_french(tmp_path: Path) -> None:
     assert load_workbook(paths[2]).sheetnames == ["Campagne", "Destinataires", "Écartés"]
 
 
-@pytest.mark.skipif(_chromium() is None, reason="Chromium is not installed (.ci/run installs it from Debian)")
+@pytest.mark.skipif(chromium() is None, reason="Chromium is not installed (.ci/run installs it from Debian)")
 def test_the_page_filters_by_group_and_by_kind(workspace: Path) -> None:
-    browser = _chromium()
+    browser = chromium()
     assert browser is not None
     _plan("en", "r.html")
     page = workspace / "r.html"
@@ -296,9 +283,12 @@ def test_the_page_filters_by_group_and_by_kind(workspace: Path) -> None:
         ),
         encoding="utf-8",
     )
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", f"--user-data-dir={workspace / 'p'}"]
     dom = subprocess.run(
-        [browser, *flags, "--dump-dom", probe.as_uri()], check=True, capture_output=True, text=True, timeout=60
+        [*headless_chromium(browser, workspace / "p"), "--dump-dom", probe.as_uri()],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
     ).stdout
     title = re.search(r"<title>seen:([^<]*)</title>", dom)
     shown = page.read_text(encoding="utf-8").count('<li class="')

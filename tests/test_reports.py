@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from openpyxl import load_workbook
 
 from sms123_sync.cli import cli
 from sms123_sync.reports.document import SCHEMA_PATH
+from tests.helpers import chromium, headless_chromium
 
 ROOT = Path(__file__).parent.parent
 HOSTILE = '<script>alert("x")</script>'
@@ -153,29 +153,15 @@ def test_log_file_has_timestamps_and_no_secret(workspace: Path) -> None:
     assert text[:4].isdigit() and "sandbox-key" not in text
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.mark.skipif(_chromium() is None, reason="Chromium is not installed (.ci/run installs it from Debian)")
+@pytest.mark.skipif(chromium() is None, reason="Chromium is not installed (.ci/run installs it from Debian)")
 def test_html_page_in_headless_chromium(workspace: Path) -> None:
-    browser = _chromium()
+    browser = chromium()
     assert browser is not None
     _plan_with_reports("r.html")
     page = (workspace / "r.html").as_uri()
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={workspace / 'profile'}",
-    ]
     shot = workspace / "r.png"
     subprocess.run(
-        [browser, *flags, f"--screenshot={shot}", "--window-size=1200,900", page],
+        [*headless_chromium(browser, workspace / "profile"), f"--screenshot={shot}", "--window-size=1200,900", page],
         check=True,
         capture_output=True,
         timeout=60,
@@ -195,6 +181,10 @@ def test_html_page_in_headless_chromium(workspace: Path) -> None:
         encoding="utf-8",
     )
     dom = subprocess.run(
-        [browser, *flags, "--dump-dom", probe.as_uri()], check=True, capture_output=True, text=True, timeout=60
+        [*headless_chromium(browser, workspace / "profile"), "--dump-dom", probe.as_uri()],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
     ).stdout
     assert "<title>rows:1</title>" in dom
