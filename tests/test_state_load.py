@@ -5,9 +5,13 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
+import adbc_driver_sqlite.dbapi as adbc_sqlite
 import pandas as pd
+import pytest
 
 from sms123_sync.contact import FIELD_NAMES, ContactFields
 from sms123_sync.reconcile.state import StateStore
@@ -75,3 +79,34 @@ def test_an_empty_state_loads_with_the_same_columns(tmp_path: Path) -> None:
         store.close()
     assert frame.empty and list(frame.columns) == ["grp", "numero", "key", *FIELD_NAMES, "fhash"]
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_store_opened_during_an_arrow_read_waits_for_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Library callers may open a second store from another thread while the first reads
+    # through the Arrow driver: the second must not open the file before that read ends.
+    path = tmp_path / "state.sqlite"
+    first = StateStore(path)
+    first.import_members(MEMBERS)
+    reading, release = threading.Event(), threading.Event()
+    real_connect = adbc_sqlite.connect
+
+    def held_connect(*args: Any, **kwargs: Any) -> Any:
+        reading.set()
+        release.wait(5)
+        return real_connect(*args, **kwargs)
+
+    monkeypatch.setattr("adbc_driver_sqlite.dbapi.connect", held_connect)
+    loader = threading.Thread(target=first.load)
+    loader.start()
+    assert reading.wait(5)
+    opened: list[StateStore] = []
+    opener = threading.Thread(target=lambda: opened.append(StateStore(path)))
+    opener.start()
+    opener.join(0.3)
+    assert opened == [], "a second store opened the file during the Arrow read"
+    release.set()
+    loader.join(5)
+    opener.join(5)
+    assert len(opened) == 1
+    opened[0].close()
+    first.close()

@@ -210,20 +210,25 @@ class StateStore:
             ) from None
         self._lock = threading.Lock()
         self._lock_file: int | None = None
-        try:
-            self._db = self._connect()
-        except sqlite3.Error as exc:
-            raise state_error(self.path, exc) from None
+        # Counted before connecting, under the registry's lock: a store opened while
+        # another one reads through the Arrow driver waits for that read to end.
+        self._file_id = _file_id(self.path)
+        with _open_files_lock:
+            _open_files[self._file_id] = _open_files.get(self._file_id, 0) + 1
+            try:
+                self._db = self._connect()
+            except sqlite3.Error as exc:
+                self._unregister()
+                raise state_error(self.path, exc) from None
         try:
             self._upgrade()
         except BaseException as exc:
             self._db.close()
+            with _open_files_lock:
+                self._unregister()
             if _file_fault(exc):
                 raise state_error(self.path, exc) from None
             raise
-        self._file_id = _file_id(self.path)
-        with _open_files_lock:
-            _open_files[self._file_id] = _open_files.get(self._file_id, 0) + 1
 
     def _connect(self) -> sqlite3.Connection:
         """The store's own connection; WAL, so a plan can read beside a running sync."""
@@ -315,9 +320,13 @@ class StateStore:
         self.release()
         self._db.close()
         with _open_files_lock:
-            left = _open_files.pop(self._file_id, 1) - 1
-            if left:
-                _open_files[self._file_id] = left
+            self._unregister()
+
+    def _unregister(self) -> None:
+        """Counts this store out of the registry (its lock held by the caller)."""
+        left = _open_files.pop(self._file_id, 1) - 1
+        if left:
+            _open_files[self._file_id] = left
 
     def lock_path(self) -> Path:
         """The lock file, named after the resolved state path.
@@ -389,14 +398,15 @@ class StateStore:
         with self._lock, self.guard():
             groups = dict(self._db.execute("SELECT name, origin FROM groups").fetchall())
             has_members = self._db.execute("SELECT EXISTS (SELECT 1 FROM memberships)").fetchone()[0]
-            fast = has_members and self._sole_opener()
-            table = self._read_members_arrow() if fast else self._read_members_sqlite()
+            table = None
+            # The registry's lock is held through the Arrow read: no store of this process
+            # can open the file meanwhile (module docstring).
+            with _open_files_lock:
+                if has_members and _open_files.get(self._file_id, 0) <= 1:
+                    table = self._read_members_arrow()
+            if table is None:
+                table = self._read_members_sqlite()
         return KnownState(groups, table.to_pandas())
-
-    def _sole_opener(self) -> bool:
-        """True when no other store of this process has the file open (module docstring)."""
-        with _open_files_lock:
-            return _open_files.get(self._file_id, 0) <= 1
 
     def _read_members_arrow(self) -> pa.Table:
         """The memberships through Arrow's SQLite driver, the store's connection closed meanwhile.
