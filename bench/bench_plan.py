@@ -31,7 +31,7 @@ def _plan(path: str, mapping: str, state: str, out: mp.Queue) -> None:  # type: 
     start, cpu = time.perf_counter(), time.process_time()
     desired = read_desired(path, mapping)
     store = StateStore(state)
-    plan = plan_changes(desired.state, store.load())
+    plan = plan_changes(desired.state, store.load(fields=False))
     elapsed = time.perf_counter() - start
     out.put((elapsed, len(plan), peak_kb(), time.process_time() - cpu))
 

@@ -462,6 +462,18 @@ def text_array(values: pd.Series) -> pa.Array:
     return pc.fill_null(array, "") if array.null_count else array
 
 
+def is_plain_number(numbers: pa.Array) -> bool:
+    """True when every value is 1 to 18 ASCII digits without a leading zero (is_decimal is
+    false for ""): each is then one int64, and no two values clash."""
+    if len(numbers) == 0:
+        return True
+    return bool(
+        pc.all(pc.ascii_is_decimal(numbers)).as_py()
+        and not pc.any(pc.starts_with(numbers, "0")).as_py()
+        and pc.max(pc.utf8_length(numbers)).as_py() <= 18
+    )
+
+
 def clean_text_array(array: pa.Array) -> pa.Array:
     """:func:`normalize_text` over an Arrow string array (RE2)."""
     # Most CRM columns are clean: one search decides whether the three rewrites are needed.

@@ -8,7 +8,7 @@ contact add → contact update → contact delete → group delete.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from enum import IntEnum
 from typing import Any
@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from sms123_sync.contact import FIELD_NAMES, ContactFields
 from sms123_sync.errors import GuardError
 from sms123_sync.mapping.desired import DesiredState
-from sms123_sync.mapping.normalize import text_array
+from sms123_sync.mapping.normalize import is_plain_number, text_array
 from sms123_sync.reconcile.state import KnownState
 
 RENAME_OVERLAP = 0.5  # share of members two groups must have in common to be one group renamed
@@ -182,10 +182,6 @@ class Plan:
         return len(self.operations)
 
 
-def _fields(row: Mapping[Any, Any], suffix: str = "") -> ContactFields:
-    return ContactFields(**{f: _text(row.get(f + suffix)) for f in FIELD_NAMES})
-
-
 def _text(value: Any) -> str:
     return "" if value is None or value is pd.NA or value != value else str(value)
 
@@ -208,26 +204,52 @@ def _renames(known: pd.DataFrame, desired: pd.DataFrame, gone: set[str], new: se
     return pairs
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as dicts, column by column: several times faster than ``to_dict("records")``."""
-    columns = [str(c) for c in frame.columns]
-    values = [frame[c].tolist() for c in frame.columns]
-    return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
+def _texts(column: pd.Series) -> list[str]:
+    """A column as text, gaps as "": one Arrow pass rather than a test per value."""
+    try:
+        array = pa.array(column, pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text (a hand-made frame): value by value
+        return [_text(value) for value in column.tolist()]
+    return list(pc.fill_null(array, "").to_pylist())
 
 
-def _update(row: Mapping[Any, Any], reason: str) -> Operation:
-    """A contact_upd of one group's record, from a matched known/desired row pair."""
-    return Operation(
-        OpKind.CONTACT_UPD,
-        reason or "fields changed",
-        (row["grp"],),
-        str(row["numero"]),
-        str(row["numero_k"]),
-        str(row["key"]),
-        fields=_fields(row),
-        before=_fields(row, suffix="_k"),
-        fields_hash=int(row["fhash"]),
-    )
+def _field_list(frame: pd.DataFrame, suffix: str = "") -> list[ContactFields]:
+    """The fields of every row of ``frame``, built column by column."""
+    columns = [_texts(frame[name + suffix]) for name in FIELD_NAMES]
+    return [ContactFields(*values) for values in zip(*columns, strict=True)]
+
+
+def _updates(frame: pd.DataFrame, reason: str | None) -> list[Operation]:
+    """A contact_upd per matched known/desired record pair of ``frame``; without a
+    ``reason``, the reason is the owner's change (:func:`_owner_changed`) or the fields'."""
+    if not len(frame):
+        return []
+    keys = _texts(frame["key"])
+    old_keys = _texts(frame["key_k"]) if "key_k" in frame else keys  # a move pairs on the key
+    return [
+        Operation(
+            OpKind.CONTACT_UPD,
+            reason or _owner_changed(key, old_key) or "fields changed",
+            (group,),
+            number,
+            old_number,
+            key,
+            fields=after,
+            before=before,
+            fields_hash=int(digest),
+        )
+        for group, number, old_number, key, old_key, after, before, digest in zip(
+            _texts(frame["grp"]),
+            _texts(frame["numero"]),
+            _texts(frame["numero_k"]),
+            keys,
+            old_keys,
+            _field_list(frame),
+            _field_list(frame, "_k"),
+            frame["fhash"].tolist(),
+            strict=True,
+        )
+    ]
 
 
 def _desired_members(desired: DesiredState) -> pd.DataFrame:
@@ -260,7 +282,8 @@ def _desired_members(desired: DesiredState) -> pd.DataFrame:
 def _full_rows(contacts: pd.DataFrame, desired_members: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
     """The desired rows at ``positions`` of ``desired_members``, with the contact's fields and row (``_c``)."""
     rows: pd.DataFrame = contacts.iloc[desired_members["_c"].to_numpy()[positions]].reset_index(drop=True)
-    rows["grp"] = desired_members["grp"].to_numpy()[positions]
+    # Taken, not converted whole: the group column is two million strings.
+    rows["grp"] = desired_members["grp"].iloc[positions].to_numpy()
     rows["_c"] = desired_members["_c"].to_numpy()[positions]
     return rows
 
@@ -271,21 +294,9 @@ def _number_codes(known: pa.Array, desired: pa.Array) -> tuple[np.ndarray, np.nd
     Normalised numbers are digits without a leading zero, so the number itself is its
     code (an Arrow cast, 0.02 s a million); anything else gets shared dictionary codes.
     """
-    if all(_plain_number(side) for side in (known, desired)):
+    if all(is_plain_number(side) for side in (known, desired)):
         return pc.cast(known, pa.int64()).to_numpy(), pc.cast(desired, pa.int64()).to_numpy()
     return _shared_codes(known, desired)
-
-
-def _plain_number(numbers: pa.Array) -> bool:
-    """Every value 1 to 18 ASCII digits without a leading zero (is_decimal is false for ""):
-    one int64 each, no clash."""
-    if len(numbers) == 0:
-        return True
-    return bool(
-        pc.all(pc.ascii_is_decimal(numbers)).as_py()
-        and not pc.any(pc.starts_with(numbers, "0")).as_py()
-        and pc.max(pc.utf8_length(numbers)).as_py() <= 18
-    )
 
 
 def _shared_codes(known: pa.Array, desired: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -316,8 +327,19 @@ def _pairs_on_number(known_members: pd.DataFrame, desired_members: pd.DataFrame)
     return pairs["_k"].to_numpy(), pairs["_d"].to_numpy()
 
 
+def _with_known_fields(
+    frame: pd.DataFrame, fields_at: Callable[[np.ndarray], pd.DataFrame], positions: np.ndarray
+) -> pd.DataFrame:
+    """Known records (``frame``, at ``positions`` of the known memberships) with their fields."""
+    slim = frame.drop(columns=[c for c in FIELD_NAMES if c in frame]).reset_index(drop=True)
+    return pd.concat([slim, fields_at(positions)], axis=1)
+
+
 def _match(
-    known_members: pd.DataFrame, desired_members: pd.DataFrame, contacts: pd.DataFrame
+    known_members: pd.DataFrame,
+    desired_members: pd.DataFrame,
+    contacts: pd.DataFrame,
+    fields_at: Callable[[np.ndarray], pd.DataFrame],
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Pairs known records with desired ones: (adds, changed records, number changes, deletes).
 
@@ -333,10 +355,12 @@ def _match(
     key_differs = pc.not_equal(k_key.take(k_pos), d_key.take(d_pos)).to_numpy(zero_copy_only=False)
     hash_differs = known_members["fhash"].to_numpy(dtype=np.int64)[k_pos] != desired_members["fhash"].to_numpy()[d_pos]
     differs = key_differs | hash_differs
-    known_side = known_members.iloc[k_pos[differs]].reset_index(drop=True).add_suffix("_k")
+    changed = k_pos[differs]
+    known_side = _with_known_fields(known_members.iloc[changed], fields_at, changed).add_suffix("_k")
     same = pd.concat([known_side, _full_rows(contacts, desired_members, d_pos[differs])], axis=1)
 
-    gone = known_members.iloc[np.setdiff1d(np.arange(len(known_members)), k_pos, assume_unique=True)]
+    unpaired = np.setdiff1d(np.arange(len(known_members)), k_pos, assume_unique=True)
+    gone = _with_known_fields(known_members.iloc[unpaired], fields_at, unpaired)
     gone = gone.rename(columns={c: f"{c}_k" for c in gone.columns if c not in ("grp", "key")})
     new = _full_rows(
         contacts, desired_members, np.setdiff1d(np.arange(len(desired_members)), d_pos, assume_unique=True)
@@ -370,11 +394,12 @@ def plan_changes(desired: DesiredState, known: KnownState) -> Plan:
     ops = _group_ops(renames, sorted(desired_groups - known_groups - set(renames.values())))
     if renames:
         known_members = known_members.assign(grp=known_members["grp"].replace(renames))
-    adds, same, moves, dels = _match(known_members, desired_members, desired.contacts)
+    adds, same, moves, dels = _match(known_members, desired_members, desired.contacts, known.fields_at)
     ops += _add_ops(adds)
-    ops += [_update(row, _owner_changed(row)) for row in _records(same)]
-    ops += [_update(row, "phone number changed") for row in _records(moves)]
-    deletes = _delete_ops(desired, known_members, desired_members, dels) if mirror and len(dels) else _Deletes()
+    ops += _updates(same, None)
+    ops += _updates(moves, "phone number changed")
+    known_keys = _KnownKeys.of(known_members)
+    deletes = _delete_ops(desired, known_keys, desired_members, dels) if mirror and len(dels) else _Deletes()
     ops += deletes.ops
     if mirror:
         gone_groups = sorted(known_groups - desired_groups - set(renames))
@@ -383,7 +408,7 @@ def plan_changes(desired: DesiredState, known: KnownState) -> Plan:
     ops.sort(key=lambda op: op.kind)
     return Plan(
         tuple(ops),
-        known_contacts=known.contact_count,
+        known_contacts=known_keys.count,
         removed_contacts=deletes.removed,
         desired_contacts=len(desired.contacts),
         renames=tuple(renames.items()),
@@ -393,9 +418,9 @@ def plan_changes(desired: DesiredState, known: KnownState) -> Plan:
     )
 
 
-def _owner_changed(row: Mapping[Any, Any]) -> str:
+def _owner_changed(key: str, old_key: str) -> str:
     """Why a record whose number stays in its group is updated, when its CRM owner changed."""
-    return "number now belongs to another CRM record" if row["key"] != row["key_k"] else ""
+    return "number now belongs to another CRM record" if key != old_key else ""
 
 
 def _group_ops(renames: dict[str, str], new_groups: list[str]) -> list[Operation]:
@@ -414,19 +439,27 @@ def _add_ops(adds: pd.DataFrame) -> list[Operation]:
         return []
     adds = adds.sort_values(["key", "grp"])
     groups_of: dict[object, tuple[str, ...]] = {}
-    for contact, group in zip(adds["_c"], adds["grp"], strict=True):
+    for contact, group in zip(adds["_c"].tolist(), _texts(adds["grp"]), strict=True):
         groups_of[contact] = (*groups_of.get(contact, ()), group)
+    first = adds.drop_duplicates("_c")
     return [
         Operation(
             OpKind.CONTACT_ADD,
             "new in the export",
-            groups_of[first["_c"]],
-            str(first["numero"]),
-            key=str(first["key"]),
-            fields=_fields(first),
-            fields_hash=int(first["fhash"]),
+            groups_of[contact],
+            number,
+            key=key,
+            fields=fields,
+            fields_hash=int(digest),
         )
-        for first in _records(adds.drop_duplicates("_c"))
+        for contact, number, key, fields, digest in zip(
+            first["_c"].tolist(),
+            _texts(first["numero"]),
+            _texts(first["key"]),
+            _field_list(first),
+            first["fhash"].tolist(),
+            strict=True,
+        )
     ]
 
 
@@ -441,8 +474,49 @@ class _Deletes:
     losses: tuple[GroupLoss, ...] = ()
 
 
+@dataclass(frozen=True)
+class _KnownKeys:
+    """The known records' keys as integers (``codes[i]`` indexes ``keys``) and groups: the
+    guard's counts of distinct contacts run on these, not on two million strings each."""
+
+    codes: np.ndarray
+    keys: pd.Index
+    groups: pd.Series
+
+    @classmethod
+    def of(cls, known_members: pd.DataFrame) -> _KnownKeys:
+        codes, keys = pd.factorize(known_members["key"])
+        return cls(np.asarray(codes, dtype=np.int64), pd.Index(keys), known_members["grp"])
+
+    @property
+    def count(self) -> int:
+        return len(self.keys)
+
+    def records_of(self, keys: Iterable[Any]) -> pd.Series:
+        """How many known records each of ``keys`` has (0 for an unknown key)."""
+        wanted = pd.Index(list(keys))
+        found = self.keys.get_indexer(wanted)
+        per_code = np.bincount(self.codes[self.codes >= 0], minlength=len(self.keys))
+        return pd.Series(np.where(found >= 0, per_code[found], 0), index=wanted)
+
+    def contacts_per_group(self, groups: Iterable[str]) -> dict[str, int]:
+        """How many distinct keys each of ``groups`` has (one pass over every group)."""
+        group_codes, names = pd.factorize(self.groups)
+        known = (group_codes >= 0) & (self.codes >= 0)
+        width = max(len(self.keys), 1)
+        pairs = group_codes[known].astype(np.int64) * width + self.codes[known]
+        if len(names) * width <= 8 * len(pairs) + 1024:  # dense: one count per (group, key)
+            present = np.flatnonzero(np.bincount(pairs, minlength=len(names) * width))
+        else:
+            ordered = np.sort(pairs)
+            present = ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
+        per_group = np.bincount(present // width, minlength=len(names))
+        index = {str(name): i for i, name in enumerate(names)}
+        return {group: int(per_group[index[group]]) if group in index else 0 for group in groups}
+
+
 def _delete_ops(
-    desired: DesiredState, known_members: pd.DataFrame, desired_members: pd.DataFrame, dels: pd.DataFrame
+    desired: DesiredState, known: _KnownKeys, desired_members: pd.DataFrame, dels: pd.DataFrame
 ) -> _Deletes:
     """The known records to delete, group by group (or with one group-less call for a
     contact that leaves an exclusive account), never those of a rejected row."""
@@ -450,31 +524,31 @@ def _delete_ops(
     leaving_count = dels["key"].value_counts()
     still_wanted = pc.is_in(text_array(leaving_count.index.to_series()), value_set=text_array(desired.contacts["key"]))
     unwanted = leaving_count[~still_wanted.to_numpy(zero_copy_only=False)]
-    known_count = known_members.loc[_is_in(known_members["key"], unwanted.index), "key"].value_counts()
+    known_count = known.records_of(unwanted.index)
     leaves = {k for k, n in unwanted.items() if n == known_count.get(k, -1)}
-    explained, vanished, losses = _losses(known_members, desired_members, dels, leaves, desired.filtered_out)
+    explained, vanished, losses = _losses(known, desired_members, dels, leaves, desired.filtered_out)
     exclusive = desired.account == "exclusive"
     # A delete without a group removes the number everywhere: never while it is wanted elsewhere.
     wanted_numbers = set(desired_members["numero"].unique()) if exclusive else set()
     done_keys: set[object] = set()
     ops: list[Operation] = []
-    for row in _records(dels):
-        key = row["key"]
+    columns = (dels["key"].tolist(), _texts(dels["grp"]), _texts(dels["numero_k"]), _field_list(dels, "_k"))
+    for key, group, number, before in zip(*columns, strict=True):
         leaves_all = key in leaves
         gone = FILTERED_REASON if str(key) in explained else "gone from the export"
-        if leaves_all and exclusive and row["numero_k"] not in wanted_numbers:
+        if leaves_all and exclusive and number not in wanted_numbers:
             if key not in done_keys:
                 done_keys.add(key)
-                ops.append(Operation(OpKind.CONTACT_DEL, gone, (), str(row["numero_k"]), key=str(key)))
+                ops.append(Operation(OpKind.CONTACT_DEL, gone, (), number, key=str(key)))
             continue
         ops.append(
             Operation(
                 OpKind.CONTACT_DEL,
                 gone if leaves_all or str(key) in explained else "left this group",
-                (row["grp"],),
-                str(row["numero_k"]),
+                (group,),
+                number,
                 key=str(key),
-                before=_fields(row, suffix="_k"),
+                before=before,
             )
         )
     return _Deletes(ops, len(leaves), vanished, explained, losses)
@@ -493,7 +567,7 @@ def _is_in(values: pd.Series, wanted: Iterable[Any]) -> np.ndarray:
 
 
 def _losses(
-    known_members: pd.DataFrame,
+    known: _KnownKeys,
     desired_members: pd.DataFrame,
     dels: pd.DataFrame,
     leaves: set[Any],
@@ -514,11 +588,11 @@ def _losses(
     per_group = lost.groupby("grp")["key"].size()
     if not len(per_group):
         return explained, vanished, ()
-    known = known_members.loc[_is_in(known_members["grp"], per_group.index)].groupby("grp")["key"].nunique()
+    known_per_group = known.contacts_per_group(str(g) for g in per_group.index)
     return (
         explained,
         vanished,
-        tuple(GroupLoss(str(g), int(n), int(known.get(g, n))) for g, n in per_group.items()),
+        tuple(GroupLoss(str(g), int(n), int(known_per_group.get(str(g), n))) for g, n in per_group.items()),
     )
 
 

@@ -27,7 +27,7 @@ import os
 import socket
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,8 +35,10 @@ from pathlib import Path
 from typing import TypedDict
 
 import adbc_driver_sqlite.dbapi as adbc_sqlite
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sms123_sync.contact import FIELD_NAMES, ContactFields
 from sms123_sync.errors import LockError, StateError
@@ -95,7 +97,42 @@ _MIGRATIONS: dict[int, str] = {
 
 _MEMBER_COLUMNS = ("grp", "numero", "key", *FIELD_NAMES, "fhash")
 _MEMBER_SCHEMA = pa.schema([(name, pa.int64() if name == "fhash" else pa.string()) for name in _MEMBER_COLUMNS])
-_MEMBER_QUERY = f"SELECT {', '.join(_MEMBER_COLUMNS)} FROM memberships"
+# What a plan reads of every record: the fields stay in the file until a change needs them.
+_SLIM_SCHEMA = pa.schema(
+    [("rowid", pa.int64()), ("grp", pa.string()), ("numero", pa.string()), ("key", pa.string()), ("fhash", pa.int64())]
+)
+_ROWIDS_PER_QUERY = 50_000
+
+
+def _member_query(schema: pa.Schema) -> str:
+    return f"SELECT {', '.join(schema.names)} FROM memberships"
+
+
+class _FieldReader:
+    """The fields of records a slim :class:`KnownState` holds, read by rowid when a plan
+    needs them; refuses (StateError) a record that changed since the load."""
+
+    def __init__(self, store: StateStore, rowids: pa.ChunkedArray, slim: pa.Table) -> None:
+        self._store = store
+        self._rowids = rowids.to_numpy()
+        self._check = {name: slim[name].to_numpy() for name in ("grp", "numero", "fhash")}
+
+    def read(self, positions: np.ndarray) -> pd.DataFrame:
+        positions = np.asarray(positions, dtype=np.int64)
+        wanted = self._rowids[positions].tolist()
+        found = self._store.read_fields(wanted)
+        expected = zip(*(self._check[name][positions].tolist() for name in ("grp", "numero", "fhash")), strict=True)
+        rows: list[tuple[object, ...]] = []
+        for rowid, check in zip(wanted, expected, strict=True):
+            row = found.get(rowid)
+            if row is None or tuple(row[:3]) != check:
+                raise StateError(
+                    f"{self._store.path}: the state file changed while this plan was made "
+                    "(another run of sms123-sync?); run the command again"
+                )
+            rows.append(row[3:])
+        return pd.DataFrame(rows, columns=list(FIELD_NAMES), dtype=object)
+
 
 # State files that a StateStore of this process has open: (device, inode) -> how many.
 _open_files: dict[tuple[int, int], int] = {}
@@ -183,14 +220,30 @@ def _now() -> str:
 
 @dataclass(frozen=True)
 class KnownState:
-    """What the tool last put in the account."""
+    """What the tool last put in the account.
+
+    ``memberships`` holds grp, numero, key and fhash per record, and the seven fields
+    too unless it was loaded without them (``StateStore.load(fields=False)``): then
+    :meth:`fields_at` reads the fields of the few records a plan changes from the store.
+    """
 
     groups: dict[str, str]  # name -> origin (created | adopted)
-    memberships: pd.DataFrame  # grp, numero, key, nom … v3, fhash
+    memberships: pd.DataFrame  # grp, numero, key, [nom … v3,] fhash
+    reader: Callable[[np.ndarray], pd.DataFrame] | None = None  # fields by position, when not loaded
 
     @property
     def contact_count(self) -> int:
-        return int(self.memberships["key"].nunique()) if len(self.memberships) else 0
+        if not len(self.memberships):
+            return 0
+        return int(pc.count_distinct(pa.array(self.memberships["key"], pa.string(), from_pandas=True)).as_py())
+
+    def fields_at(self, positions: np.ndarray) -> pd.DataFrame:
+        """The seven fields of the records at ``positions`` of ``memberships``, in that order."""
+        if all(name in self.memberships for name in FIELD_NAMES):
+            return self.memberships[list(FIELD_NAMES)].iloc[positions].reset_index(drop=True)
+        if self.reader is None:
+            raise StateError("the known state was loaded without its fields and has no store to read them from")
+        return self.reader(positions)
 
 
 class StateStore:
@@ -393,8 +446,15 @@ class StateStore:
 
     # -- known state ----------------------------------------------------------------
 
-    def load(self) -> KnownState:
-        """The whole last-known state, columnar."""
+    def load(self, *, fields: bool = True) -> KnownState:
+        """The last-known state, columnar.
+
+        ``fields=False`` leaves the seven fields in the file: a plan needs them only for
+        the records it changes, and reading them for every membership is two thirds of
+        the load (docs/design.md, "Speed"). :meth:`KnownState.fields_at` then reads
+        those records through this store, which must still be open.
+        """
+        schema = _MEMBER_SCHEMA if fields else _SLIM_SCHEMA
         with self._lock, self.guard():
             groups = dict(self._db.execute("SELECT name, origin FROM groups").fetchall())
             has_members = self._db.execute("SELECT EXISTS (SELECT 1 FROM memberships)").fetchone()[0]
@@ -403,12 +463,16 @@ class StateStore:
             # can open the file meanwhile (module docstring).
             with _open_files_lock:
                 if has_members and _open_files.get(self._file_id, 0) <= 1:
-                    table = self._read_members_arrow()
+                    table = self._read_members_arrow(schema)
             if table is None:
-                table = self._read_members_sqlite()
-        return KnownState(groups, table.to_pandas())
+                table = self._read_members_sqlite(schema)
+        if fields:
+            return KnownState(groups, table.to_pandas())
+        slim = table.drop_columns(["rowid"])
+        reader = _FieldReader(self, table["rowid"], slim)
+        return KnownState(groups, slim.to_pandas(), reader.read)
 
-    def _read_members_arrow(self) -> pa.Table:
+    def _read_members_arrow(self, schema: pa.Schema) -> pa.Table:
         """The memberships through Arrow's SQLite driver, the store's connection closed meanwhile.
 
         The two SQLite copies never hold the file at the same time, so neither can
@@ -418,20 +482,33 @@ class StateStore:
         self._db.close()
         try:
             with adbc_sqlite.connect(str(self.path)) as conn, conn.cursor() as cur:
-                cur.execute(_MEMBER_QUERY)
+                cur.execute(_member_query(schema))
                 table = cur.fetch_arrow_table()
         finally:
             self._db = self._connect()
-        return table.cast(_MEMBER_SCHEMA)
+        return table.cast(schema)
 
-    def _read_members_sqlite(self) -> pa.Table:
+    def _read_members_sqlite(self, schema: pa.Schema) -> pa.Table:
         """The memberships through the store's own connection: slower, always safe."""
-        rows = self._db.execute(_MEMBER_QUERY).fetchall()
-        columns = list(zip(*rows, strict=True)) if rows else [() for _ in _MEMBER_COLUMNS]
+        rows = self._db.execute(_member_query(schema)).fetchall()
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
         return pa.table(
-            [pa.array(column, type=field.type) for column, field in zip(columns, _MEMBER_SCHEMA, strict=True)],
-            schema=_MEMBER_SCHEMA,
+            [pa.array(column, type=field.type) for column, field in zip(columns, schema, strict=True)],
+            schema=schema,
         )
+
+    def read_fields(self, rowids: list[int]) -> dict[int, tuple[object, ...]]:
+        """grp, numero, fhash and the seven fields of the given records, by rowid."""
+        found: dict[int, tuple[object, ...]] = {}
+        query = (
+            f"SELECT rowid, grp, numero, fhash, {', '.join(FIELD_NAMES)} FROM memberships"
+            " WHERE rowid IN (SELECT value FROM json_each(?))"
+        )
+        with self._lock, self.guard():
+            for start in range(0, len(rowids), _ROWIDS_PER_QUERY):
+                chunk = json.dumps(rowids[start : start + _ROWIDS_PER_QUERY])
+                found.update((row[0], row[1:]) for row in self._db.execute(query, (chunk,)))
+        return found
 
     def add_group(self, db: sqlite3.Connection, name: str, origin: str) -> None:
         db.execute("INSERT OR IGNORE INTO groups VALUES (?, ?)", (name, origin))

@@ -54,7 +54,7 @@ def make_plan(
     no network, no change to the state."""
     desired = read_plannable(source, mapping)
     with StateStore(state) as store:
-        plan = plan_changes(desired.state, store.load())
+        plan = plan_changes(desired.state, store.load(fields=False))
     return desired, plan.checked(options)
 
 
@@ -99,9 +99,9 @@ def run_sync(
             settled = _settle(store, applier)
             if settled is not None and settled.stopped is not None:
                 store.end_run(run_id, settled.exit_code, {"settled": len(settled.outcomes)})
-                plan = plan_changes(desired.state, store.load())
+                plan = plan_changes(desired.state, store.load(fields=False))
                 return SyncReport(desired, plan, None, settled, run_id, **fingerprints)
-            plan = plan_changes(desired.state, store.load()).checked(plan_options)
+            plan = plan_changes(desired.state, store.load(fields=False)).checked(plan_options)
             guard_counts = _guard_counts(plan)
             if plan.guard is not None and plan.held:
                 store.journal_held(run_id, [op.to_json() for op in plan.held], plan.guard.release)
