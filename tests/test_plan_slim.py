@@ -1,0 +1,144 @@
+"""A plan made against a state loaded without its fields is the plan made against the whole state.
+
+``StateStore.load(fields=False)`` leaves the seven fields in the file and reads those of
+the records a plan changes; the guard's counts run on key codes. Both are checked here
+against the whole load and against pandas' own counts, on generated nights with every
+kind of change (updates, number changes, swaps, owners changing, deletes, renames,
+stale second numbers), and on a real SQLite file.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sms123_sync.contact import FIELD_NAMES
+from sms123_sync.errors import StateError
+from sms123_sync.mapping.desired import DesiredState, fields_hash
+from sms123_sync.reconcile.plan import PlanOptions, _KnownKeys, plan_changes
+from sms123_sync.reconcile.state import StateStore
+
+GROUPS = ("A", "B", "C", "VIP")
+
+
+def _night(rng: random.Random, people: int) -> list[tuple[str, str, str, tuple[str, ...]]]:
+    """(key, number, name, groups) per person; numbers drawn from a small pool, so owners change."""
+    return [
+        (
+            f"K{i}",
+            f"336{rng.randrange(10_000_000, 10_000_000 + people * 2):08d}",
+            rng.choice(["Martin", "Durand", "Petit", ""]),
+            tuple(sorted(rng.sample(GROUPS, rng.randint(1, 3)))),
+        )
+        for i in rng.sample(range(people * 2), people)
+    ]
+
+
+def _unique_numbers(night: list[tuple[str, str, str, tuple[str, ...]]]) -> list[tuple[str, str, str, tuple[str, ...]]]:
+    seen: set[str] = set()
+    kept = []
+    for person in night:
+        if person[1] not in seen:
+            seen.add(person[1])
+            kept.append(person)
+    return kept
+
+
+def _desired(night: list[tuple[str, str, str, tuple[str, ...]]], account: str) -> DesiredState:
+    contacts = pd.DataFrame(
+        [
+            {
+                "key": k,
+                "numero": n,
+                "kind": "mobile",
+                "row": i + 2,
+                **{f: (name if f == "nom" else "") for f in FIELD_NAMES},
+            }
+            for i, (k, n, name, _) in enumerate(night)
+        ],
+        columns=["key", "numero", "kind", "row", *FIELD_NAMES],
+    )
+    contacts["fhash"] = fields_hash(contacts)
+    members = pd.DataFrame([{"key": k, "group": g} for k, _, _, gs in night for g in gs], columns=["key", "group"])
+    return DesiredState(contacts, members, identity=True, account=account, filtered_out=frozenset({"K1", "K3"}))
+
+
+def _state(path: Path, night: list[tuple[str, str, str, tuple[str, ...]]], rng: random.Random) -> None:
+    rows = [
+        {"groupe": g, "numero": n, "key": k, "nom": name, "prenom": rng.choice(["", "Léa"])}
+        for k, n, name, gs in night
+        for g in gs
+    ]
+    with StateStore(path) as store:
+        store.import_members(pd.DataFrame(rows), origin="created")
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_slim_and_whole_loads_plan_the_same(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    before = _unique_numbers(_night(rng, 60))
+    tonight = _unique_numbers(_night(rng, 60))
+    if seed % 3 == 0:  # a group renamed: most of its members stay
+        tonight = [(k, n, name, tuple("Renamed" if g == "VIP" else g for g in gs)) for k, n, name, gs in tonight]
+    path = tmp_path / "state.sqlite"
+    _state(path, before, rng)
+    if seed % 4 == 1:  # a stale second number of one key in one group
+        with sqlite3.connect(path) as db:
+            db.execute(
+                "INSERT INTO memberships (grp, numero, key, fhash) SELECT grp, '33699999999', key, fhash"
+                " FROM memberships LIMIT 1"
+            )
+    account = "exclusive" if seed % 2 else "shared"
+    with StateStore(path) as store:
+        whole = plan_changes(_desired(tonight, account), store.load()).checked(PlanOptions())
+        slim = plan_changes(_desired(tonight, account), store.load(fields=False)).checked(PlanOptions())
+    assert whole.operations == slim.operations
+    assert (whole.known_contacts, whole.removed_contacts, whole.vanished_contacts) == (
+        slim.known_contacts,
+        slim.removed_contacts,
+        slim.vanished_contacts,
+    )
+    assert whole.group_losses == slim.group_losses and whole.guard == slim.guard
+    kinds = {op.kind.name for op in slim.operations}
+    assert {"CONTACT_ADD", "CONTACT_UPD", "CONTACT_DEL"} <= kinds  # every kind of change was exercised
+    assert any(op.before is not None for op in slim.operations)  # fields read back for the changes
+
+
+def test_a_record_changed_after_the_load_is_refused(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    before = _unique_numbers(_night(rng, 20))
+    path = tmp_path / "state.sqlite"
+    _state(path, before, rng)
+    tonight = [(k, n, name + "-bis", gs) for k, n, name, gs in before]  # every record changes
+    with StateStore(path) as store:
+        known = store.load(fields=False)
+        # Another run rewrites a record between the load and the plan.
+        with sqlite3.connect(path) as db:
+            db.execute("UPDATE memberships SET nom = 'X', fhash = fhash + 1 WHERE rowid = 1")
+        with pytest.raises(StateError, match="changed while this plan was made"):
+            plan_changes(_desired(tonight, "shared"), known)
+
+
+@pytest.mark.parametrize("groups", [4, 3000])
+def test_known_keys_count_like_pandas(groups: int) -> None:
+    # 4 groups take the dense count; 3000 groups of 2000 keys the sorted one.
+    rng = np.random.default_rng(groups)
+    frame = pd.DataFrame(
+        {
+            "grp": [f"G{g}" for g in rng.integers(0, groups, 5000)],
+            "key": [f"K{k}" for k in rng.integers(0, 2000, 5000)],
+        }
+    )
+    known = _KnownKeys.of(frame)
+    assert known.count == frame["key"].nunique()
+    names = [*sorted(set(frame["grp"])), "absent"]
+    expected = frame.groupby("grp")["key"].nunique().to_dict()
+    assert known.contacts_per_group(names) == {g: expected.get(g, 0) for g in names}
+    sample = ["K1", "K5", "nobody"]
+    counts = frame["key"].value_counts()
+    assert known.records_of(sample).to_dict() == {k: int(counts.get(k, 0)) for k in sample}
