@@ -275,7 +275,7 @@ def test_the_send_command_previews_sends_reports_and_lists_the_campaign(
 
     sandbox_listing = runner.invoke(cli, ["sandbox", "show", "--data", str(tmp_path / "sandbox.sqlite")])
     assert sandbox_listing.exit_code == 0
-    assert "4 message(s) accepted" in sandbox_listing.output
+    assert "4 messages accepted" in sandbox_listing.output
     assert "33622222222 sent at" in sandbox_listing.output
     assert "Rappel Madame, Monsieur Durand" in sandbox_listing.output
 
