@@ -88,7 +88,7 @@ class _Cli(click.Group):
         except (click.exceptions.Exit, click.Abort):
             raise
         except click.ClickException as exc:
-            _record_failure(ctx, getattr(exc, "text", None) or exc.format_message(), exc.exit_code)
+            _record_failure(ctx, _ClickText(exc), exc.exit_code)
             raise
         except Sms123Error as exc:
             _fail(ctx, exc, exc.exit_code)
@@ -151,8 +151,38 @@ class _UsageError(click.UsageError):
         super().__init__(str(text))
 
 
+class _BadParameter(click.BadParameter):
+    """An option's bad value, said as :class:`_UsageError` is."""
+
+    def __init__(self, text: i18n.Text, **kwargs: Any) -> None:
+        self.text = text
+        super().__init__(str(text), **kwargs)
+
+
 def _usage(text: i18n.Text) -> _UsageError:
     return _UsageError(text)
+
+
+class _ClickText:
+    """A click error's message as click formats it (``Invalid value for '--x': …``), in
+    any language: ours when we raised it with a Text, else click's own English."""
+
+    def __init__(self, exc: click.ClickException) -> None:
+        self.exc = exc
+
+    def in_language(self, language: str) -> str:
+        exc = self.exc
+        if isinstance(exc, _BadParameter):
+            again = click.BadParameter(
+                exc.text.in_language(language), ctx=exc.ctx, param=exc.param, param_hint=exc.param_hint
+            )
+            return again.format_message()
+        if isinstance(exc, _UsageError):
+            return exc.text.in_language(language)
+        return exc.format_message()
+
+    def __str__(self) -> str:
+        return self.in_language(i18n.current())
 
 
 def _internal_error(ctx: click.Context, exc: Exception) -> NoReturn:
@@ -202,14 +232,20 @@ class Duration(click.ParamType[float, Any]):
         else:
             match = self._FORM.match(str(value))
             if match is None:
-                self.fail(
-                    _("{value}: give seconds (90) or a number with s, m or h (30m, 2h)").format(value=repr(value)),
-                    param,
-                    ctx,
+                raise _BadParameter(
+                    lazy_gettext("{value}: give seconds (90) or a number with s, m or h (30m, 2h)").format(
+                        value=repr(value)
+                    ),
+                    ctx=ctx,
+                    param=param,
                 )
             seconds = float(match.group(1)) * self._UNITS[match.group(2).lower()]
         if not 0 < seconds <= self.MAXIMUM:
-            self.fail(_("{value}: must be more than 0 and at most 7 days").format(value=repr(value)), param, ctx)
+            raise _BadParameter(
+                lazy_gettext("{value}: must be more than 0 and at most 7 days").format(value=repr(value)),
+                ctx=ctx,
+                param=param,
+            )
         return seconds
 
 
@@ -596,8 +632,8 @@ def _plan_options(max_delete: str, allow_empty: bool) -> PlanOptions:
     try:
         options = parse_max_delete(max_delete)
     except ValueError:
-        raise click.BadParameter(
-            _("{value}: give a count (500), a share (25%) or none").format(value=repr(max_delete)),
+        raise _BadParameter(
+            lazy_gettext("{value}: give a count (500), a share (25%) or none").format(value=repr(max_delete)),
             param_hint="--max-delete",
         ) from None
     return PlanOptions(options.max_delete, options.max_delete_count, allow_empty)

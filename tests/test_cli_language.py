@@ -192,3 +192,13 @@ def test_english_reads_no_catalog(tmp_path: Path, lang: str, loaded: bool) -> No
     )
     assert f"BABEL={loaded}" in proc.stdout, proc.stdout + proc.stderr
     assert ("utilisation" in proc.stdout) is loaded  # the last line of `mappings`, translated
+
+
+def test_a_bad_option_in_json_stays_english(workspace: Path) -> None:
+    outputs = {}
+    for lang in ("fr", "en"):
+        result = _run("plan", "night2.csv", "-m", "m.yaml", "--max-delete", "lots", "--json", "--lang", lang)
+        assert result.exit_code == 2
+        outputs[lang] = json.loads(result.stdout)
+    assert outputs["fr"] == outputs["en"]
+    assert outputs["en"]["error"] == "Invalid value for --max-delete: 'lots': give a count (500), a share (25%) or none"

@@ -97,7 +97,8 @@ def print_plan(console: Console, plan: Plan, limit: int | None) -> None:
     if not plan.operations:
         console.print(_("nothing to do: the account already matches the export"))
         return
-    held = _(", {n} held").format(n=len(plan.held)) if plan.held else ""
+    n_held = len(plan.held)
+    held = ngettext(", {n} held", ", {n} held", n_held).format(n=n_held) if n_held else ""
     title = ngettext("plan: {n} operation{held}", "plan: {n} operations{held}", len(plan))
     table = Table(title=title.format(n=len(plan), held=held))
     kinds = [k.name for k in OpKind]
@@ -262,7 +263,7 @@ class ApplyProgress:
         self._total, self._done = total, 0
         if self.console.is_terminal:
             self._bar = Progress(
-                TextColumn("applying"),
+                TextColumn(_("applying")),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TaskProgressColumn(),
