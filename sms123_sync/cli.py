@@ -28,10 +28,11 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from sms123_sync import __version__
+from sms123_sync import __version__, i18n
 from sms123_sync.api.wire import WireFormat
 from sms123_sync.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, InputError, Sms123Error
 from sms123_sync.files import DEFAULT_STATE, WORK_DIR, open_private, output_problem
+from sms123_sync.i18n import _, english, lazy_gettext, ngettext
 from sms123_sync.logs import setup_logging, stop_logging
 from sms123_sync.mapping.ready import SYSTEMS, ready_names, resolve_mapping
 from sms123_sync.redact import redact
@@ -76,38 +77,45 @@ class _Cli(click.Group):
     file, or to ``.sms123-sync/crash-….log``; the exit code is EXIT_INTERNAL (70).
     """
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        # The language --lang chooses lasts to the end of this call, error lines included.
+        with i18n.scope():
+            return super().main(*args, **kwargs)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.Abort):
             raise
         except click.ClickException as exc:
-            _record_failure(ctx, exc.format_message(), exc.exit_code)
+            _record_failure(ctx, _ClickText(exc), exc.exit_code)
             raise
         except Sms123Error as exc:
-            _fail(ctx, str(exc), exc.exit_code)
+            _fail(ctx, exc, exc.exit_code)
         except KeyboardInterrupt:
-            err.print("interrupted; the next run settles any call left in flight")
+            err.print(_("interrupted; the next run settles any call left in flight"))
             ctx.exit(EXIT_INTERRUPTED)
         except Exception as exc:
             from sms123_sync.reconcile.state import state_error_of
 
             known = state_error_of(exc)
             if known is not None:
-                _fail(ctx, str(known), known.exit_code)
+                _fail(ctx, known, known.exit_code)
             _internal_error(ctx, exc)
         finally:
             stop_logging(ctx.meta.pop(_LOG_HANDLER, None))
 
 
-def _record_failure(ctx: click.Context, message: str, code: int) -> str:
-    """Logs a failure and prints the ``--json`` error summary; returns the redacted text."""
-    message = redact(message, ctx.meta.get(_SECRETS, ()))
-    _log_error(ctx, f"{message} (exit code {code})")
+def _record_failure(ctx: click.Context, message: object, code: int) -> str:
+    """Logs a failure and prints the ``--json`` error summary, both in English whatever
+    ``--lang`` says; returns the redacted text in the reader's language, for the terminal."""
+    secrets = ctx.meta.get(_SECRETS, ())
+    neutral = redact(english(message), secrets)
+    _log_error(ctx, f"{neutral} (exit code {code})")
     if ctx.meta.get(_AS_JSON) and not ctx.meta.get(_JSON_DONE):
         ctx.meta[_JSON_DONE] = True
-        click.echo(json.dumps({**summary_error(message), "exit_code": code}, ensure_ascii=False))
-    return message
+        click.echo(json.dumps({**summary_error(neutral), "exit_code": code}, ensure_ascii=False))
+    return redact(str(message), secrets)
 
 
 def _log_error(ctx: click.Context, message: str) -> None:
@@ -127,10 +135,54 @@ def summary_error(message: str) -> dict[str, Any]:
     return {"schema": "sms123-sync/summary", "version": SCHEMA_VERSION, "error": message}
 
 
-def _fail(ctx: click.Context, message: str, code: int) -> NoReturn:
-    message = _record_failure(ctx, message, code)
-    err.print(Text.assemble(("error:", "bold red"), " ", message))
+def _fail(ctx: click.Context, message: object, code: int) -> NoReturn:
+    """One error line on stderr in the reader's language (``message``: a string, a
+    :class:`~sms123_sync.i18n.Text` or an error); English in ``--json`` and the log."""
+    shown = _record_failure(ctx, message, code)
+    err.print(Text.assemble((_("error:"), "bold red"), " ", shown))
     ctx.exit(code)
+
+
+class _UsageError(click.UsageError):
+    """A usage error said in the reader's language on the terminal, in English in ``--json``."""
+
+    def __init__(self, text: i18n.Text) -> None:
+        self.text = text
+        super().__init__(str(text))
+
+
+class _BadParameter(click.BadParameter):
+    """An option's bad value, said as :class:`_UsageError` is."""
+
+    def __init__(self, text: i18n.Text, **kwargs: Any) -> None:
+        self.text = text
+        super().__init__(str(text), **kwargs)
+
+
+def _usage(text: i18n.Text) -> _UsageError:
+    return _UsageError(text)
+
+
+class _ClickText:
+    """A click error's message as click formats it (``Invalid value for '--x': …``), in
+    any language: ours when we raised it with a Text, else click's own English."""
+
+    def __init__(self, exc: click.ClickException) -> None:
+        self.exc = exc
+
+    def in_language(self, language: str) -> str:
+        exc = self.exc
+        if isinstance(exc, _BadParameter):
+            again = click.BadParameter(
+                exc.text.in_language(language), ctx=exc.ctx, param=exc.param, param_hint=exc.param_hint
+            )
+            return again.format_message()
+        if isinstance(exc, _UsageError):
+            return exc.text.in_language(language)
+        return exc.format_message()
+
+    def __str__(self) -> str:
+        return self.in_language(i18n.current())
 
 
 def _internal_error(ctx: click.Context, exc: Exception) -> NoReturn:
@@ -142,10 +194,14 @@ def _internal_error(ctx: click.Context, exc: Exception) -> NoReturn:
         _log_error(ctx, f"internal error, full trace:\n{trace}")
     else:
         where = _save_crash(trace)
-    saved = f"full trace in {where}" if where is not None else "the trace could not be saved"
+    if where is not None:
+        saved = lazy_gettext("full trace in {path}").format(path=where)
+    else:
+        saved = lazy_gettext("the trace could not be saved")
     text = str(exc)
     text = text if len(text) <= _MAX_SHOWN else text[:_MAX_SHOWN] + "…"
-    _fail(ctx, f"internal error: {type(exc).__name__}: {text} — {saved}", EXIT_INTERNAL)
+    message = lazy_gettext("internal error: {kind}: {text} — {saved}")
+    _fail(ctx, message.format(kind=type(exc).__name__, text=text, saved=saved), EXIT_INTERNAL)
 
 
 def _save_crash(trace: str) -> Path | None:
@@ -176,10 +232,20 @@ class Duration(click.ParamType[float, Any]):
         else:
             match = self._FORM.match(str(value))
             if match is None:
-                self.fail(f"{value!r}: give seconds (90) or a number with s, m or h (30m, 2h)", param, ctx)
+                raise _BadParameter(
+                    lazy_gettext("{value}: give seconds (90) or a number with s, m or h (30m, 2h)").format(
+                        value=repr(value)
+                    ),
+                    ctx=ctx,
+                    param=param,
+                )
             seconds = float(match.group(1)) * self._UNITS[match.group(2).lower()]
         if not 0 < seconds <= self.MAXIMUM:
-            self.fail(f"{value!r}: must be more than 0 and at most 7 days", param, ctx)
+            raise _BadParameter(
+                lazy_gettext("{value}: must be more than 0 and at most 7 days").format(value=repr(value)),
+                ctx=ctx,
+                param=param,
+            )
         return seconds
 
 
@@ -231,7 +297,7 @@ def connection_options(func: F) -> F:
         if key_file is not None:
             source = click.get_current_context().get_parameter_source("api_key")
             if source is click.core.ParameterSource.COMMANDLINE:
-                raise click.UsageError("give --api-key or --api-key-file, not both")
+                raise _usage(lazy_gettext("give --api-key or --api-key-file, not both"))
             api_key = read_key_file(key_file)
         kwargs["connection"] = ConnectionSettings(
             user=kwargs.pop("user"),
@@ -260,17 +326,22 @@ def read_key_file(path: Path) -> str:
         mode = path.stat().st_mode
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise InputError(f"--api-key-file {path}: cannot read it ({reason})") from None
+        reason = exc.strerror if isinstance(exc, OSError) else lazy_gettext("not UTF-8 text")
+        raise InputError(
+            lazy_gettext("--api-key-file {path}: cannot read it ({reason})").format(path=path, reason=reason)
+        ) from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         err.print(
-            f"warning: --api-key-file {path} can be read by other users (mode {stat.S_IMODE(mode):04o});"
-            f" run: chmod 600 {path}",
+            _("warning: --api-key-file {path} can be read by other users (mode {mode}); run: chmod 600 {path}").format(
+                path=path, mode=f"{stat.S_IMODE(mode):04o}"
+            ),
             markup=False,
         )
     key = text.removesuffix("\n").removesuffix("\r")
     if not key.strip() or any(c in key for c in "\r\n"):
-        raise InputError(f"--api-key-file {path}: must hold the API key alone, on one line")
+        raise InputError(
+            lazy_gettext("--api-key-file {path}: must hold the API key alone, on one line").format(path=path)
+        )
     return key
 
 
@@ -288,7 +359,7 @@ def balance(connection: ConnectionSettings) -> None:
 
     with connect(connection) as client:
         value = client.balance().value
-    out.print(f"balance: {value}")
+    out.print(_("balance: {value}").format(value=value))
 
 
 @cli.group()
@@ -367,11 +438,13 @@ def sandbox_serve(
     )
     if insecure_listen:
         err.print(
-            f"warning: the sandbox on {host} lets anyone who reaches it use the key and read every contact"
-            " (GET /_sandbox/state)",
+            _(
+                "warning: the sandbox on {host} lets anyone who reaches it use the key and read every contact"
+                " (GET /_sandbox/state)"
+            ).format(host=host),
             markup=False,
         )
-    out.print(f"sandbox listening on {server.url} (data {data}); Ctrl-C to stop")
+    out.print(_("sandbox listening on {url} (data {data}); Ctrl-C to stop").format(url=server.url, data=data))
     sys.stdout.flush()
     server.serve_forever()
 
@@ -392,7 +465,7 @@ def sandbox_show(data: Path, as_json: bool) -> None:
     from sms123_sync.sandbox.server import AccountStore
 
     if not data.exists():
-        raise click.UsageError(f"no sandbox data at {data}")
+        raise _usage(lazy_gettext("no sandbox data at {path}").format(path=data))
     store = AccountStore(data)
     try:
         snap = store.snapshot()
@@ -401,13 +474,20 @@ def sandbox_show(data: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(snap, ensure_ascii=False, indent=2))
         return
-    out.print(f"balance: {snap['balance']}")
+    out.print(_("balance: {value}").format(value=snap["balance"]))
     for group in snap["groups"]:
         members = [c for c in snap["contacts"] if c["groupe"] == group]
-        out.print(f"{group}: {len(members)} contact(s)")
-    out.print(f"{len(snap['sends'])} message(s) accepted", markup=False)
+        out.print(
+            ngettext("{group}: {n} contact", "{group}: {n} contacts", len(members)).format(group=group, n=len(members)),
+            markup=False,
+        )
+    sends = len(snap["sends"])
+    out.print(ngettext("{n} message accepted", "{n} messages accepted", sends).format(n=sends), markup=False)
     for sent in snap["sends"]:
-        when = f"for {sent['diff']}" if sent["diff"] else f"at {sent['sent_at']}"
+        if sent["diff"]:
+            when = _("for {when}").format(when=sent["diff"])
+        else:
+            when = _("at {when}").format(when=sent["sent_at"])
         text = printable(str(sent["message"]))
         out.print(f"  #{sent['id']} {sent['numero']} {sent['status']} {when}: {text}", markup=False)
 
@@ -425,12 +505,30 @@ MAPPING = _MappingPath()
 MAPPING_HELP = "YAML mapping file, or a ready mapping's name (see: sms123-sync mappings)."
 
 
+def _choose_language(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    # Eager: chosen before the other options are read, so their errors speak it too; it
+    # lasts to the end of the call (_Cli.main's scope), the final error line included.
+    i18n.choose(value)
+
+
+def language_option(func: F) -> F:
+    """--lang: the language of what people read (terminal and reports; JSON never changes)."""
+    return click.option(
+        "--lang",
+        type=click.Choice(["fr", "en"]),
+        is_eager=True,
+        expose_value=False,
+        callback=_choose_language,
+        help="Language of the terminal text and the reports (else LC_ALL/LANG, else en); JSON is the same in all.",
+    )(func)
+
+
 @cli.command("mappings")
 def mappings_command() -> None:
     """List the ready mappings: give a name to -m, or let init pick one from an export."""
     for system in SYSTEMS:
         out.print(f"{system.name:<16} {system.summary}", markup=False, soft_wrap=True)
-    out.print("use: sms123-sync init EXPORT (adapts one to the export's columns), or -m NAME", markup=False)
+    out.print(_("use: sms123-sync init EXPORT (adapts one to the export's columns), or -m NAME"), markup=False)
 
 
 @cli.command("init")
@@ -450,11 +548,14 @@ def mappings_command() -> None:
     help="The system the export comes from (default: recognised from its header).",
 )
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+@language_option
 def init_command(source: str, output: Path, system_name: str | None, force: bool) -> None:
     """Write a mapping for EXPORT: a ready one when its system is recognised, else one
     guessed from its columns, then show what it would sync."""
     if output.exists() and not force:
-        raise InputError(f"{output} exists: give --force to overwrite it, or -o another file")
+        raise InputError(
+            lazy_gettext("{path} exists: give --force to overwrite it, or -o another file").format(path=output)
+        )
     _check_output("--output", output)
     from sms123_sync.mapping.pipeline import read_desired
     from sms123_sync.mapping.ready import propose_mapping
@@ -465,35 +566,20 @@ def init_command(source: str, output: Path, system_name: str | None, force: bool
     for line in lines:
         out.print(line, markup=False, soft_wrap=True)
     output.write_text(text, encoding="utf-8")
-    out.print(f"wrote {output}; what it reads in {source}:", markup=False)
+    out.print(_("wrote {path}; what it reads in {source}:").format(path=output, source=source), markup=False)
     result = read_desired(source, output)
     render.print_stats(out, result.stats)
-    render.print_problems(out, "rejected rows", result.rejects, str(source), 5)
-    render.print_problems(out, "warnings", result.warnings, str(source), 5)
+    render.print_rejects(out, result.rejects, str(source), 5)
+    render.print_warnings(out, result.warnings, str(source), 5)
     first = result.state.contacts.head(5)
     if len(first):
-        out.print("first contacts:")
+        out.print(_("first contacts:"))
         for record in first.to_dict("records"):
             shown = ", ".join(f"{k}={record[k]}" for k in ("numero", "prenom", "nom", "v1") if record.get(k))
             out.print(f"  {shown}", markup=False, soft_wrap=True)
-    out.print(f"next: sms123-sync sync {source} -m {output}", markup=False, soft_wrap=True)
-
-
-def language_option(func: F) -> F:
-    """--lang: the language of what people read (terminal and reports; JSON never changes)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from sms123_sync.reports import i18n
-
-        with i18n.use(i18n.resolve(kwargs.pop("lang"))):
-            return func(*args, **kwargs)
-
-    return click.option(  # type: ignore[return-value]
-        "--lang",
-        type=click.Choice(["fr", "en"]),
-        help="Language of the terminal text and the reports (else LC_ALL/LANG, else en); JSON is the same in all.",
-    )(wrapper)
+    out.print(
+        _("next: sms123-sync sync {source} -m {path}").format(source=source, path=output), markup=False, soft_wrap=True
+    )
 
 
 @cli.command()
@@ -520,18 +606,24 @@ def validate(source: str, mapping_path: Path, rejects_path: Path | None, show: i
         _check_output("--rejects", rejects_path)
     result = read_desired(source, mapping_path)
     render.print_stats(out, result.stats)
-    render.print_problems(out, "rejected rows", result.rejects, str(source), show)
-    render.print_problems(out, "warnings", result.warnings, str(source), show)
+    render.print_rejects(out, result.rejects, str(source), show)
+    render.print_warnings(out, result.warnings, str(source), show)
     if rejects_path is not None:
         write_problems_csv(rejects_path, result.rejects)
-        out.print(f"wrote {len(result.rejects)} reject(s) to {rejects_path}")
+        count = len(result.rejects)
+        out.print(
+            ngettext("wrote {n} reject to {path}", "wrote {n} rejects to {path}", count).format(
+                n=count, path=rejects_path
+            ),
+            markup=False,
+        )
 
 
 def _check_output(option: str, path: Path) -> None:
     """Refuses an output path that cannot be written, before any work is done."""
     problem = output_problem(path)
     if problem is not None:
-        raise InputError(f"{option} {path}: {problem}")
+        raise InputError(lazy_gettext("{option} {path}: {problem}").format(option=option, path=path, problem=problem))
 
 
 def _plan_options(max_delete: str, allow_empty: bool) -> PlanOptions:
@@ -540,8 +632,9 @@ def _plan_options(max_delete: str, allow_empty: bool) -> PlanOptions:
     try:
         options = parse_max_delete(max_delete)
     except ValueError:
-        raise click.BadParameter(
-            f"{max_delete!r}: give a count (500), a share (25%) or none", param_hint="--max-delete"
+        raise _BadParameter(
+            lazy_gettext("{value}: give a count (500), a share (25%) or none").format(value=repr(max_delete)),
+            param_hint="--max-delete",
         ) from None
     return PlanOptions(options.max_delete, options.max_delete_count, allow_empty)
 
@@ -632,11 +725,11 @@ def _finish(document: dict[str, Any], reports: list[Path], as_json: bool, exit_c
     """
     written = write_reports(reports, document)
     for path in written.paths:
-        _human(as_json).print(f"report written to {path}", markup=False)
+        _human(as_json).print(_("report written to {path}").format(path=path), markup=False)
     for path, reason in written.failed:
-        message = f"report {path} could not be written: {reason}"
-        err.print(Text.assemble(("error:", "bold red"), " ", message))
-        _log_error(click.get_current_context(), message)
+        message = lazy_gettext("report {path} could not be written: {reason}").format(path=path, reason=reason)
+        err.print(Text.assemble((_("error:"), "bold red"), " ", str(message)))
+        _log_error(click.get_current_context(), english(message))
     if written.failed:
         exit_code = max(exit_code, 1)
     if as_json:
@@ -704,7 +797,7 @@ def _plan(
     run = _run_info(source, mapping_path, state_path, started, fingerprints, desired.state.mode)
     console = _human(as_json)
     render.print_stats(console, desired.stats)
-    render.print_problems(console, "rejected rows", desired.rejects, str(source), 10)
+    render.print_rejects(console, desired.rejects, str(source), 10)
     render.print_plan(console, plan, None if verbose else 20)
     _log_held(plan)
     exit_code = plan.guard.exit_code if plan.guard is not None else 0
@@ -759,13 +852,14 @@ def sync_command(
         return
     console = _human(as_json)
     if not yes and not sys.stdin.isatty():
-        raise click.UsageError("no terminal to confirm on: pass --yes to apply without asking")
+        raise _usage(lazy_gettext("no terminal to confirm on: pass --yes to apply without asking"))
     started = datetime.now(UTC)
     progress = render.ApplyProgress(console)
 
     def confirm(plan: Plan) -> bool:
         count = len(plan.applicable)
-        if not (yes or click.confirm(f"apply these {count} operation(s)?", default=False, err=as_json)):
+        question = ngettext("apply this {n} operation?", "apply these {n} operations?", count).format(n=count)
+        if not (yes or click.confirm(question, default=False, err=as_json)):
             return False
         progress.start(count)
         return True
@@ -830,7 +924,7 @@ def runs_show(state_path: Path, run_id: int, reports: tuple[str, ...]) -> None:
     with StateStore(state_path) as store:
         run = store.run(run_id)
         if run is None:
-            raise click.UsageError(f"no run {run_id} in {state_path}")
+            raise _usage(lazy_gettext("no run {id} in {path}").format(id=run_id, path=state_path))
         journal = store.journal_of(run_id)
         campaign = store.campaign_named(str(run["source"])) if run["command"] == "send" else None
         sends = store.campaign_sends(int(campaign["id"] or 0)) if campaign is not None else []
@@ -838,7 +932,7 @@ def runs_show(state_path: Path, run_id: int, reports: tuple[str, ...]) -> None:
         campaigns_report.print_sends(out, campaign, sends)
         written = campaigns_report.write_campaign_reports(paths, campaigns_report.journal_document(campaign, sends))
         for path in written.paths:
-            out.print(f"report written to {path}", markup=False)
+            out.print(_("report written to {path}").format(path=path), markup=False)
         click.get_current_context().exit(1 if written.failed else 0)
     verdict = str(json.loads(str(run["counts"] or "{}")).get("guard") or "")
     document = journal_document(
@@ -878,7 +972,12 @@ def state_export(target: Path, state_path: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     with open_private(target, "w", encoding="utf-8-sig", newline="") as handle:
         frame.to_csv(handle, sep=";", index=False)
-    out.print(f"wrote {len(frame)} membership(s) to {target}")
+    out.print(
+        ngettext("wrote {n} membership to {path}", "wrote {n} memberships to {path}", len(frame)).format(
+            n=len(frame), path=target
+        ),
+        markup=False,
+    )
 
 
 @state.command("import")
@@ -886,12 +985,18 @@ def state_export(target: Path, state_path: Path) -> None:
 @click.option("--group", help="Put every row in this group (when the CSV has no 'groupe' column).")
 @click.option("--region", default="FR", show_default=True, help="Region for numbers written nationally.")
 @_state_option
+@language_option
 def state_import(source: str, group: str | None, region: str, state_path: Path) -> None:
     """Adopt contacts that already exist in the account (CSV with numero[, groupe, nom…])."""
     from sms123_sync.reconcile.adopt import import_existing
 
     count = import_existing(source, state_path, group=group, region=region)
-    out.print(f"adopted {count} membership(s) from {source}")
+    out.print(
+        ngettext("adopted {n} membership from {source}", "adopted {n} memberships from {source}", count).format(
+            n=count, source=source
+        ),
+        markup=False,
+    )
 
 
 @state.command("reset")
@@ -902,10 +1007,10 @@ def state_reset(state_path: Path, yes: bool) -> None:
     from sms123_sync.reconcile.state import StateStore
 
     if not yes:
-        click.confirm(f"forget everything in {state_path}?", abort=True)
+        click.confirm(_("forget everything in {path}?").format(path=state_path), abort=True)
     with StateStore(state_path) as store:
         store.reset()
-    out.print(f"{state_path} reset")
+    out.print(_("{path} reset").format(path=state_path), markup=False)
 
 
 # -- send: single messages and campaigns ----------------------------------------------
@@ -951,6 +1056,7 @@ def state_reset(state_path: Path, yes: bool) -> None:
 @_state_option
 @report_options
 @connection_options
+@language_option
 def send(
     numbers: tuple[str, ...],
     groups: tuple[str, ...],
@@ -993,15 +1099,15 @@ def send(
     at = parse_when(at_text) if at_text else None
     if not (groups or export):
         if not numbers:
-            raise click.UsageError("give --to numbers, or --group / --export for a campaign")
+            raise _usage(lazy_gettext("give --to numbers, or --group / --export for a campaign"))
         if reports or as_json or dry_run:
-            raise click.UsageError("--report, --json and --dry-run are for campaigns (--group or --export)")
+            raise _usage(lazy_gettext("--report, --json and --dry-run are for campaigns (--group or --export)"))
         _send_to(numbers, message, at, cancel, flash, sender, tts, test_mode, allow_long, region, connection)
         return
     if numbers or cancel:
-        raise click.UsageError("--to and --cancel are for single sends; a campaign takes --group or --export")
+        raise _usage(lazy_gettext("--to and --cancel are for single sends; a campaign takes --group or --export"))
     if groups and export:
-        raise click.UsageError("give --group or --export, not both")
+        raise _usage(lazy_gettext("give --group or --export, not both"))
     from sms123_sync.campaigns.hours import Window
     from sms123_sync.campaigns.plan import SendOptions
     from sms123_sync.campaigns.prepare import CampaignRequest
@@ -1054,15 +1160,25 @@ def _send_to(
         allow_long=allow_long,
         region=region,
     )
-    out.print(f"message: {request.shape.units} {request.shape.encoding} characters, {request.shape.segments} SMS")
+    shape = request.shape
+    out.print(
+        ngettext(
+            "message: {units} {encoding} characters, {n} SMS",
+            "message: {units} {encoding} characters, {n} SMS",
+            shape.units,
+        ).format(units=shape.units, encoding=shape.encoding, n=shape.segments),
+        markup=False,
+    )
     with connect(connection) as client:
         outcomes = send_sms(client, request)
     failed = 0
     for outcome in outcomes:
-        mark = "ok" if outcome.result.ok else "FAILED"
+        mark = _("ok") if outcome.result.ok else _("FAILED")
         failed += not outcome.result.ok
-        ref = f" ref {outcome.result.reference}" if outcome.result.reference else ""
-        out.print(f"{outcome.number}: {mark} {outcome.result.code} {outcome.result.info.en}{ref}")
+        ref = " " + _("ref {reference}").format(reference=outcome.result.reference) if outcome.result.reference else ""
+        info = outcome.result.info
+        meaning = info.fr if i18n.current() == "fr" else info.en  # the API's own table says both
+        out.print(f"{outcome.number}: {mark} {outcome.result.code} {meaning}{ref}", markup=False)
     click.get_current_context().exit(1 if failed else 0)
 
 
@@ -1094,12 +1210,13 @@ def _campaign(
         campaigns_report.print_preview(console, preview)
         ctx.exit(_finish_campaign(campaigns_report.campaign_document(preview, None, started), reports, as_json, 0))
     if not yes and not sys.stdin.isatty():
-        raise click.UsageError("no terminal to confirm on: pass --yes to send without asking")
+        raise _usage(lazy_gettext("no terminal to confirm on: pass --yes to send without asking"))
     progress = render.ApplyProgress(console)
 
     def confirm(preview: Preview) -> bool:
         campaigns_report.print_preview(console, preview)
-        question = f"send {len(preview.to_send)} message(s)?"
+        count = len(preview.to_send)
+        question = ngettext("send {n} message?", "send {n} messages?", count).format(n=count)
         if not (yes or click.confirm(question, default=False, err=as_json)):
             return False
         progress.start(len(preview.to_send))
@@ -1129,9 +1246,10 @@ def _finish_campaign(document: dict[str, Any], reports: list[Path], as_json: boo
 
     written = campaigns_report.write_campaign_reports(reports, document)
     for path in written.paths:
-        _human(as_json).print(f"report written to {path}", markup=False)
+        _human(as_json).print(_("report written to {path}").format(path=path), markup=False)
     for path, reason in written.failed:
-        err.print(Text.assemble(("error:", "bold red"), " ", f"report {path} could not be written: {reason}"))
+        message = _("report {path} could not be written: {reason}").format(path=path, reason=reason)
+        err.print(Text.assemble((_("error:"), "bold red"), " ", message))
     if written.failed:
         exit_code = max(exit_code, 1)
     if as_json:

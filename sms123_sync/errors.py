@@ -19,16 +19,22 @@ Callers catch by category, never by message text::
 Exception texts never carry credentials: the client builds them from codes and
 endpoint names, and every message is passed through :func:`sms123_sync.redact.redact`
 here, once, so a server's echo of our request cannot carry the key further.
+
+A message the user reads may be a :class:`~sms123_sync.i18n.Text`: ``str(error)`` says it
+in the reader's language, :meth:`Sms123Error.in_language` in another (``--json`` and the
+log file keep English). API errors carry the API's own words and are never translated.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from sms123_sync.redact import redact
 
 if TYPE_CHECKING:
     from sms123_sync.api.codes import CodeInfo
+    from sms123_sync.i18n import Text
 
 
 class Sms123Error(Exception):
@@ -40,8 +46,25 @@ class Sms123Error(Exception):
         super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
 
     def __str__(self) -> str:
-        # Again at display time: ``args`` may have been changed after construction.
+        # Imported here, as below: the sandbox shares this hierarchy but not the client's language.
+        from sms123_sync.i18n import current
+
+        return self.in_language(current())
+
+    def in_language(self, language: str) -> str:
+        """The message said in ``language`` (a plain string message is shown as it is)."""
+        from sms123_sync.i18n import said
+
+        # Redacted again at display time: ``args`` may have been changed after construction.
+        if len(self.args) == 1:
+            return redact(str(said(self.args[0], language)))
         return redact(super().__str__())
+
+    def english(self) -> str:
+        """The message as ``--json`` and the log file carry it, whatever the reader's language."""
+        from sms123_sync.i18n import DEFAULT_LANGUAGE
+
+        return self.in_language(DEFAULT_LANGUAGE)
 
 
 class InputError(Sms123Error):
@@ -53,11 +76,23 @@ class InputError(Sms123Error):
 class MappingError(InputError):
     """A mapping failed validation; ``problems`` lists every one found."""
 
-    def __init__(self, path: str, problems: list[str]) -> None:
+    def __init__(self, path: str, problems: Sequence[str | Text]) -> None:
+        from sms123_sync.i18n import Joined, english
+        from sms123_sync.i18n import lazy_ngettext as ngettext
+
         self.path = path
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{path}: {len(problems)} problem(s) in the mapping:\n{lines}")
+        # As said (a Text is said in the reader's language), to build a longer error from this one.
+        self.texts: list[str | Text] = list(problems)
+        # In English, for callers that look for a problem.
+        self.problems: list[str] = [english(p) for p in problems]
+        lines = Joined("\n", (Joined("", ("  - ", p)) for p in problems))
+        super().__init__(
+            ngettext(
+                "{path}: {n} problem in the mapping:\n{lines}",
+                "{path}: {n} problems in the mapping:\n{lines}",
+                len(problems),
+            ).format(path=path, n=len(problems), lines=lines)
+        )
 
 
 class GuardError(Sms123Error):
@@ -83,7 +118,7 @@ class ApiError(Sms123Error):
 
     exit_code = 1
 
-    def __init__(self, message: str, *, endpoint: str = "", info: CodeInfo | None = None) -> None:
+    def __init__(self, message: str | Text, *, endpoint: str = "", info: CodeInfo | None = None) -> None:
         self.endpoint = endpoint
         self.info = info
         super().__init__(message)
@@ -139,6 +174,6 @@ EXIT_INTERRUPTED = 130
 class StoppedError(Sms123Error):
     """The run stopped before its end on purpose; unstarted operations wait for the next run."""
 
-    def __init__(self, message: str, *, exit_code: int) -> None:
+    def __init__(self, message: object, *, exit_code: int) -> None:
         super().__init__(message)
         self.exit_code = exit_code

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sms123_sync.errors import InputError
 from sms123_sync.files import open_private, output_problem
+from sms123_sync.i18n import lazy_gettext as _
 from sms123_sync.redact import redact
 
 
@@ -43,12 +44,14 @@ def setup_logging(log_file: Path | None, secrets: Iterable[str] = ()) -> logging
         return None
     problem = output_problem(log_file)
     if problem is not None:
-        raise InputError(f"--log-file {log_file}: {problem}")
+        raise InputError(_("--log-file {path}: {problem}").format(path=log_file, problem=problem))
     try:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         stream = open_private(log_file, "a", encoding="utf-8")
     except OSError as exc:
-        raise InputError(f"--log-file {log_file}: cannot write ({exc.strerror})") from None
+        raise InputError(
+            _("--log-file {path}: cannot write ({reason})").format(path=log_file, reason=exc.strerror)
+        ) from None
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets(secrets))

@@ -271,11 +271,11 @@ def test_the_send_command_previews_sends_reports_and_lists_the_campaign(
     assert listed.exit_code == 0 and "campaigns:" in listed.output and "4 sent" in listed.output
     shown = runner.invoke(cli, ["runs", "--state", str(state), "show", "1"])
     assert shown.exit_code == 0, shown.output
-    assert "4 recipient(s): 4 sent" in shown.output and "33644444444: sent 80" in shown.output
+    assert "4 recipients: 4 sent" in shown.output and "33644444444: sent 80" in shown.output
 
     sandbox_listing = runner.invoke(cli, ["sandbox", "show", "--data", str(tmp_path / "sandbox.sqlite")])
     assert sandbox_listing.exit_code == 0
-    assert "4 message(s) accepted" in sandbox_listing.output
+    assert "4 messages accepted" in sandbox_listing.output
     assert "33622222222 sent at" in sandbox_listing.output
     assert "Rappel Madame, Monsieur Durand" in sandbox_listing.output
 

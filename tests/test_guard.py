@@ -125,7 +125,7 @@ def test_a_file_cut_at_half_holds_every_delete_and_applies_the_rest(
     assert document["guard"]["tripped"] and "--max-delete 5" in document["guard"]["release"]
     assert document["run"]["exit_code"] == 3
     shown = night.runs_show(2)
-    assert f"{deletes + 1} delete(s) held by the deletion guard" in shown.output
+    assert f"{deletes + 1} deletes held by the deletion guard" in shown.output
     assert "HELD contact_del 33612345609" in shown.output and "--max-delete 5" in shown.output
 
     released = night.sync(cut, "--max-delete", "5")

@@ -189,7 +189,7 @@ def test_literal_braces_around_a_column_still_work(tmp_path: Path) -> None:
 def test_duplicate_keys_in_the_mapping(tmp_path: Path) -> None:
     text = "fields:\n  numero: Tel\n  nom: Nom\n  nom: Prenom\ngroups: {column: G}\ngroups: {always: [X]}\n"
     source, mapping = _files(tmp_path, mapping=text)
-    output = _refused(_run("validate", source, "-m", mapping), mapping, "2 problem(s)")
+    output = _refused(_run("validate", source, "-m", mapping), mapping, "2 problems")
     assert "line 4: key 'nom' appears twice in one mapping (first on line 3)" in output
     assert "line 6: key 'groups' appears twice in one mapping (first on line 5)" in output
 
@@ -198,7 +198,7 @@ def test_a_backtracking_regex_is_refused_at_load(tmp_path: Path) -> None:
     text = MAPPING + "filter:\n  - {column: Nom, matches: '^(?=a)(a+)+$'}\n  - {column: Nom, matches: '(a)\\1'}\n"
     source, mapping = _files(tmp_path, rows="Tel;Nom;G\n0612345678;" + "a" * 30 + ";A\n", mapping=text)
     started = time.perf_counter()
-    output = _refused(_run("validate", source, "-m", mapping), mapping, "2 problem(s)", "RE2", "look-ahead")
+    output = _refused(_run("validate", source, "-m", mapping), mapping, "2 problems", "RE2", "look-ahead")
     assert time.perf_counter() - started < 2
     assert "'^(?=a)(a+)+$'" in output and "line 4" in output and "line 5" in output
     with pytest.raises(MappingError) as caught:

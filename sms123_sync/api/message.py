@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 
 from sms123_sync.errors import InputError
+from sms123_sync.i18n import Text
+from sms123_sync.i18n import lazy_gettext as _
 
 _GSM_BASIC = (
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -67,27 +69,33 @@ def _parts(widths: list[int], part: int) -> int:
 def check_message(message: str, *, allow_long: bool) -> MessageShape:
     """Refuses an empty message, or a multi-part one unless ``allow_long``."""
     if not message.strip():
-        raise InputError("the message is empty")
+        raise InputError(_("the message is empty"))
     shape = measure(message)
     if shape.segments > 1 and not allow_long:
         raise InputError(
-            f"the message is {shape.units} {shape.encoding} characters, over the {shape.single_limit} of one SMS "
-            f"({shape.segments} SMS would be charged); shorten it, "
-            "or pass --long if the account has the long-SMS option"
+            _(
+                "the message is {units} {encoding} characters, over the {limit} of one SMS "
+                "({segments} SMS would be charged); shorten it, "
+                "or pass --long if the account has the long-SMS option"
+            ).format(units=shape.units, encoding=shape.encoding, limit=shape.single_limit, segments=shape.segments)
         )
     return shape
 
 
-def sender_problem(sender: str) -> str | None:
+def sender_problem(sender: str) -> Text | None:
     """Why ``sender`` cannot be a sender id, or None when it can."""
     if not sender:
-        return "the sender id is empty"
+        return _("the sender id is empty")
     if len(sender) > SENDER_MAX:
-        return f"the sender id {sender!r} is {len(sender)} characters; the API takes at most {SENDER_MAX}"
+        return _("the sender id {sender} is {n} characters; the API takes at most {limit}").format(
+            sender=repr(sender), n=len(sender), limit=SENDER_MAX
+        )
     if not _SENDER_RE.match(sender):
-        return f"the sender id {sender!r} may hold only letters A-Z, digits, spaces, dots and dashes"
+        return _("the sender id {sender} may hold only letters A-Z, digits, spaces, dots and dashes").format(
+            sender=repr(sender)
+        )
     if not any(c.isalpha() for c in sender):
-        return f"the sender id {sender!r} needs at least one letter"
+        return _("the sender id {sender} needs at least one letter").format(sender=repr(sender))
     return None
 
 
@@ -102,4 +110,6 @@ def check_sender(sender: str, message: str) -> None:
     if problem:
         raise InputError(problem)
     if not has_stop_mention(message):
-        raise InputError(f"a message sent with a sender id must end with « {STOP_MENTION} » (API code 102)")
+        raise InputError(
+            _("a message sent with a sender id must end with « {mention} » (API code 102)").format(mention=STOP_MENTION)
+        )

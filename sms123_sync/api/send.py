@@ -14,6 +14,7 @@ from datetime import datetime
 from sms123_sync.api.client import PARIS, Client, Result
 from sms123_sync.api.message import MessageShape, check_message, check_sender
 from sms123_sync.errors import InputError
+from sms123_sync.i18n import lazy_gettext as _
 from sms123_sync.mapping.phone import normalize_phone
 
 _WHEN_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M", "%d/%m/%Y %Hh%M", "%Y-%m-%d %H:%M:%S")
@@ -50,7 +51,9 @@ def parse_when(text: str, *, now: datetime | None = None) -> datetime:
         except ValueError:
             continue
         return when
-    raise InputError(f"--at {text!r}: write the date and time as 'YYYY-MM-DD HH:MM' (Paris time)")
+    raise InputError(
+        _("--at {text}: write the date and time as 'YYYY-MM-DD HH:MM' (Paris time)").format(text=repr(text))
+    )
 
 
 def prepare_send(
@@ -69,21 +72,23 @@ def prepare_send(
 ) -> SendRequest:
     """Checks everything that can be checked without the API; raises InputError."""
     if not numbers:
-        raise InputError("no recipient: give at least one --to number")
+        raise InputError(_("no recipient: give at least one --to number"))
     normalised = []
     for raw in numbers:
         phone = normalize_phone(raw, region)
         if phone is None:
-            raise InputError(f"--to {raw!r} is not a valid phone number (region {region})")
+            raise InputError(
+                _("--to {number} is not a valid phone number (region {region})").format(number=repr(raw), region=region)
+            )
         normalised.append(phone.digits)
     shape = check_message(message, allow_long=allow_long)
     if sender:
         check_sender(sender, message)
     if cancel and at is None:
-        raise InputError("--cancel needs --at: the time the send was scheduled for")
+        raise InputError(_("--cancel needs --at: the time the send was scheduled for"))
     current = now or datetime.now(PARIS)
     if at is not None and not cancel and at <= current:
-        raise InputError(f"--at {at:%Y-%m-%d %H:%M} is in the past (Paris time)")
+        raise InputError(_("--at {at} is in the past (Paris time)").format(at=f"{at:%Y-%m-%d %H:%M}"))
     return SendRequest(tuple(dict.fromkeys(normalised)), message, shape, at, cancel, flash, sender, tts, test)
 
 

@@ -31,6 +31,7 @@ import holidays
 import phonenumbers
 
 from sms123_sync.errors import InputError
+from sms123_sync.i18n import lazy_gettext as _
 
 PARIS = ZoneInfo("Europe/Paris")
 SUNDAY = 6
@@ -99,16 +100,20 @@ class Window:
         """``08:00-20:00``; refuses a window outside the default one or empty."""
         match = _WINDOW.match(text)
         if match is None:
-            raise InputError(f"--hours {text!r}: write the window as HH:MM-HH:MM, e.g. 10:00-20:00")
+            raise InputError(
+                _("--hours {text}: write the window as HH:MM-HH:MM, e.g. 10:00-20:00").format(text=repr(text))
+            )
         h1, m1, h2, m2 = (int(g) for g in match.groups())
         if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
-            raise InputError(f"--hours {text!r}: not a time of day")
+            raise InputError(_("--hours {text}: not a time of day").format(text=repr(text)))
         window = cls(time(h1, m1), time(h2, m2))
         default = cls()
         if not (default.start <= window.start < window.end <= default.end):
             raise InputError(
-                f"--hours {text!r}: the window must be non-empty and inside {default}, the hours French"
-                " rules allow for marketing SMS; use --transactional for reminders and alerts"
+                _(
+                    "--hours {text}: the window must be non-empty and inside {default}, the hours French"
+                    " rules allow for marketing SMS; use --transactional for reminders and alerts"
+                ).format(text=repr(text), default=default)
             )
         return window
 
@@ -132,7 +137,7 @@ def why_unlawful(when: datetime, place: Place, window: Window) -> str | None:
 def next_lawful(when: datetime, place: Place, window: Window) -> datetime:
     """The first moment at or after ``when`` the rule allows at ``place`` (in Paris time)."""
     local = when.astimezone(place.zone)
-    for _ in range(60):  # a few days at most: no French calendar has a week of holidays
+    for _day in range(60):  # a few days at most: no French calendar has a week of holidays
         day = local.date()
         if local.weekday() != SUNDAY and holiday_name(place, day) is None and local.time() < window.end:
             if local.time() < window.start:

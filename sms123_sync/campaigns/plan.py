@@ -20,6 +20,9 @@ from sms123_sync.campaigns.hours import Window, next_lawful, place_of, why_unlaw
 from sms123_sync.campaigns.recipients import Recipients, Skipped
 from sms123_sync.campaigns.template import Missing, Template, check_missing
 from sms123_sync.errors import GuardError, InputError
+from sms123_sync.i18n import Joined
+from sms123_sync.i18n import lazy_gettext as _
+from sms123_sync.i18n import lazy_ngettext as ngettext
 from sms123_sync.mapping.problems import Problem
 
 MARKETING = "marketing"
@@ -118,9 +121,9 @@ def plan_campaign(
     window = window or Window()
     template = Template(text, recipients.names)
     if not recipients.recipients:
-        raise InputError(f"no recipient: {recipients.source} holds no contact to message")
+        raise InputError(_("no recipient: {source} holds no contact to message").format(source=recipients.source))
     if at is not None and at <= now:
-        raise InputError(f"--at {at.astimezone(PARIS):%Y-%m-%d %H:%M} is in the past (Paris time)")
+        raise InputError(_("--at {at} is in the past (Paris time)").format(at=f"{at.astimezone(PARIS):%Y-%m-%d %H:%M}"))
     missing = [Missing(r.where, r.number, name) for r in recipients.recipients for name in template.missing(r.values)]
     check_missing(missing)
     messages: list[Message] = []
@@ -132,7 +135,9 @@ def plan_campaign(
             if options.sender:
                 check_sender(options.sender, body)
         except InputError as exc:
-            raise InputError(f"{recipient.where}, {recipient.number}: {exc}") from None
+            raise InputError(
+                _("{where}, {number}: {error}").format(where=recipient.where, number=recipient.number, error=exc)
+            ) from None
         due = recipient.due or at
         when = due if due is not None and due > now else None
         deferred = ""
@@ -148,10 +153,15 @@ def plan_campaign(
                 when = next_lawful(arrival, place, window)
         messages.append(Message(recipient.number, body, shape, recipient.where, when, deferred))
     if refused:
-        more = f"\n  … and {len(refused) - SHOWN} more" if len(refused) > SHOWN else ""
+        lines: list[object] = [f"  - {r}" for r in refused[:SHOWN]]
+        if len(refused) > SHOWN:
+            lines.append(Joined("", ("  ", _("… and {n} more").format(n=len(refused) - SHOWN))))
         raise GuardError(
-            f"{len(refused)} message(s) would arrive outside the lawful hours and --no-defer is set;"
-            " nothing was sent:\n" + "\n".join(f"  - {r}" for r in refused[:SHOWN]) + more
+            ngettext(
+                "{n} message would arrive outside the lawful hours and --no-defer is set; nothing was sent:\n{lines}",
+                "{n} messages would arrive outside the lawful hours and --no-defer is set; nothing was sent:\n{lines}",
+                len(refused),
+            ).format(n=len(refused), lines=Joined("\n", lines))
         )
     kind = TRANSACTIONAL if transactional else MARKETING
     rule = (

@@ -14,6 +14,7 @@ from sms123_sync.campaigns.hours import Window
 from sms123_sync.campaigns.plan import CampaignPlan, SendOptions, plan_campaign
 from sms123_sync.campaigns.recipients import Recipients, from_export, from_groups
 from sms123_sync.errors import InputError
+from sms123_sync.i18n import lazy_gettext as _
 from sms123_sync.reconcile.state import StateStore
 
 
@@ -38,13 +39,13 @@ class CampaignRequest:
 
 def read_recipients(request: CampaignRequest, now: datetime) -> Recipients:
     if request.before and request.at_column is None:
-        raise InputError("--before counts back from each row's own time: give --at-column too")
+        raise InputError(_("--before counts back from each row's own time: give --at-column too"))
     if request.export is not None:
         if request.mapping is None:
-            raise InputError("--export needs --mapping: the mapping says which column holds the number")
+            raise InputError(_("--export needs --mapping: the mapping says which column holds the number"))
         return from_export(request.export, request.mapping, at_column=request.at_column, before=request.before, now=now)
     if request.at_column is not None:
-        raise InputError("--at-column reads a column of an export: use it with --export")
+        raise InputError(_("--at-column reads a column of an export: use it with --export"))
     with StateStore(request.state) as store:
         known = store.load()
     return from_groups(known, request.groups)

@@ -19,6 +19,7 @@ from sms123_sync.api.client import PARIS
 from sms123_sync.api.send import parse_when
 from sms123_sync.contact import FIELD_NAMES
 from sms123_sync.errors import InputError
+from sms123_sync.i18n import lazy_gettext as _
 from sms123_sync.mapping.desired import build_desired
 from sms123_sync.mapping.model import check_columns, load_mapping
 from sms123_sync.mapping.problems import Problem
@@ -61,10 +62,12 @@ def from_groups(known: KnownState, groups: Sequence[str]) -> Recipients:
     """Every number the state knows in ``groups``, once."""
     unknown = [g for g in groups if g not in known.groups]
     if unknown:
-        have = ", ".join(sorted(known.groups)) or "none"
+        have: object = ", ".join(sorted(known.groups)) or _("none")
         raise InputError(
-            f"--group {', '.join(quote(g) for g in unknown)}: not a group the state knows (known: {have});"
-            " run a sync first, or adopt it with `state import`"
+            _(
+                "--group {groups}: not a group the state knows (known: {known});"
+                " run a sync first, or adopt it with `state import`"
+            ).format(groups=", ".join(quote(g) for g in unknown), known=have)
         )
     members = known.memberships
     chosen: dict[str, Recipient] = {}
@@ -96,7 +99,9 @@ def from_export(
     check_columns(mapping, table.columns, str(source), str(mapping_path))
     if at_column is not None and at_column not in table.columns:
         raise InputError(
-            f"--at-column {quote(at_column)}: {source} has no such column (columns: {', '.join(table.columns)})"
+            _("--at-column {column}: {source} has no such column (columns: {columns})").format(
+                column=quote(at_column), source=source, columns=", ".join(table.columns)
+            )
         )
     desired = build_desired(table, mapping)
     frame = table.frame.reset_index(drop=True)

@@ -24,7 +24,7 @@ from sms123_sync.campaigns.plan import CampaignPlan, Message
 from sms123_sync.campaigns.run import CampaignResult, Preview, SendOutcome
 from sms123_sync.files import open_private
 from sms123_sync.reconcile.state import CampaignSummary
-from sms123_sync.reports.i18n import N_, _, phone
+from sms123_sync.reports.i18n import N_, _, ngettext, phone
 from sms123_sync.reports.rows import neutralise
 from sms123_sync.reports.writers import Written, write_reports
 from sms123_sync.text import printable
@@ -334,7 +334,11 @@ def print_result(console: Console, result: CampaignResult) -> None:
     if not result.preview.to_send:
         done = result.preview.already_done
         console.print(
-            _("nothing to send: all {n} recipient(s) have this campaign's message already").format(n=done),
+            ngettext(
+                "nothing to send: the {n} recipient has this campaign's message already",
+                "nothing to send: all {n} recipients have this campaign's message already",
+                done,
+            ).format(n=done),
             markup=False,
         )
         return
@@ -360,7 +364,7 @@ def print_sends(console: Console, campaign: dict[str, Any], sends: list[dict[str
     line(_("message: {text}").format(text=printable(campaign["template"], 480)))
     counts = Counter(s["status"] for s in sends)
     told = ", ".join(f"{n} {status_text(s)}" for s, n in sorted(counts.items()))
-    line(_("{n} recipient(s): {told}").format(n=len(sends), told=told))
+    line(ngettext("{n} recipient: {told}", "{n} recipients: {told}", len(sends)).format(n=len(sends), told=told))
     for send in sends:
         when = _(" at {when}").format(when=send["diff"]) if send["diff"] else ""
         ref = _(" ref {ref}").format(ref=send["reference"]) if send["reference"] else ""

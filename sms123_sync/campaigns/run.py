@@ -38,6 +38,8 @@ from sms123_sync.errors import (
     Sms123Error,
     StoppedError,
 )
+from sms123_sync.i18n import lazy_gettext as _
+from sms123_sync.i18n import lazy_ngettext as ngettext
 from sms123_sync.reconcile.apply import _RateLimiter, stop_on_signals
 from sms123_sync.reconcile.state import StateStore
 
@@ -126,8 +128,9 @@ def preview_campaign(plan: CampaignPlan, store: StateStore, balance: Decimal | N
     if existing is not None:
         if existing["template"] != plan.template:
             raise InputError(
-                f"a campaign named {plan.name!r} was already sent with another message"
-                f" ({str(existing['template'])[:60]!r}); choose another --name"
+                _(
+                    "a campaign named {name} was already sent with another message ({message}); choose another --name"
+                ).format(name=repr(plan.name), message=repr(str(existing["template"])[:60]))
             )
         journal = {str(row["numero"]): row for row in store.campaign_sends(int(existing["id"] or 0))}
     to_send: list[Message] = []
@@ -173,12 +176,14 @@ def run_campaign(
             preview = preview_campaign(plan, store, balance)
             if preview.over_balance and not options.allow_partial:
                 raise AccountError(
-                    f"the campaign needs {preview.sms_needed} SMS and the balance is {preview.balance};"
-                    " nothing was sent: credit the account, or pass --allow-partial to send what it allows"
+                    _(
+                        "the campaign needs {needed} SMS and the balance is {balance};"
+                        " nothing was sent: credit the account, or pass --allow-partial to send what it allows"
+                    ).format(needed=preview.sms_needed, balance=preview.balance)
                 )
             if not preview.to_send or not confirm(preview):
                 return CampaignResult(preview)
-            campaign_id, _ = store.open_campaign(plan.name, plan.template, plan.kind, plan.source)
+            campaign_id, _run = store.open_campaign(plan.name, plan.template, plan.kind, plan.source)
             run_id = store.begin_run("send", source=plan.name, mode=plan.kind)
             sender = _Sender(api, store, campaign_id, run_id, plan, options, on_done, now)
             result = sender.send(preview)
@@ -232,7 +237,11 @@ class _Sender:
             sent = sum(1 for o in result.outcomes if o.status in DONE)
             waiting = result.count(SendStatus.NOT_STARTED)
             result.stopped = StoppedError(
-                f"{why}: {sent} message(s) sent, {waiting} not started; run the same command again to send them",
+                ngettext(
+                    "{why}: {sent} sent, {n} message not started; run the same command again to send it",
+                    "{why}: {sent} sent, {n} messages not started; run the same command again to send them",
+                    waiting,
+                ).format(why=why, sent=sent, n=waiting),
                 exit_code=exit_code,
             )
         return result

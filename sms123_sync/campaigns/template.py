@@ -15,6 +15,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sms123_sync.errors import InputError
+from sms123_sync.i18n import Joined
+from sms123_sync.i18n import lazy_gettext as _
+from sms123_sync.i18n import lazy_ngettext as ngettext
 from sms123_sync.text import quote
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}|]*)(?:\|([^{}]*))?\}")
@@ -52,13 +55,15 @@ class Template:
             name = match.group(1).strip()
             if name not in known:
                 raise InputError(
-                    f"the message uses {{{name}}}, which the recipients do not have; "
-                    f"known: {', '.join(known)} (write {{{{ and }}}} for a literal brace)"
+                    _(
+                        "the message uses {placeholder}, which the recipients do not have; "
+                        "known: {known} (write {{{{ and }}}} for a literal brace)"
+                    ).format(placeholder="{" + name + "}", known=", ".join(known))
                 )
             self.slots.append(Slot(name, match.group(2)))
         rest = _PLACEHOLDER.sub("", text)
         if "{" in rest or "}" in rest:
-            raise InputError("the message has an unmatched brace; write {{ and }} for a literal one")
+            raise InputError(_("the message has an unmatched brace; write {{{{ and }}}} for a literal one").format())
 
     def missing(self, values: Mapping[str, str]) -> list[str]:
         """The fields this recipient lacks and the message needs without a default."""
@@ -81,12 +86,27 @@ def check_missing(missing: list[Missing]) -> None:
     """Raises InputError listing every recipient that lacks a needed field."""
     if not missing:
         return
-    lines = [f"  - {m.where}, {m.number}: {{{m.field}}} is empty" for m in missing[:SHOWN]]
-    more = f"\n  … and {len(missing) - SHOWN} more" if len(missing) > SHOWN else ""
+    lines: list[object] = [
+        Joined(
+            "",
+            (
+                "  - ",
+                _("{where}, {number}: {field} is empty").format(
+                    where=m.where, number=m.number, field="{" + m.field + "}"
+                ),
+            ),
+        )
+        for m in missing[:SHOWN]
+    ]
+    if len(missing) > SHOWN:
+        lines.append(Joined("", ("  ", _("… and {n} more").format(n=len(missing) - SHOWN))))
     fields = sorted({m.field for m in missing})
     raise InputError(
-        f"{len(missing)} recipient(s) lack a field the message needs; nothing was sent:\n"
-        + "\n".join(lines)
-        + more
-        + f"\nfill them in, or give a default: {' '.join(quote('{' + f + '|…}') for f in fields)}"
+        ngettext(
+            "{n} recipient lacks a field the message needs; nothing was sent:\n{lines}\n"
+            "fill them in, or give a default: {defaults}",
+            "{n} recipients lack a field the message needs; nothing was sent:\n{lines}\n"
+            "fill them in, or give a default: {defaults}",
+            len(missing),
+        ).format(n=len(missing), lines=Joined("\n", lines), defaults=" ".join(quote("{" + f + "|…}") for f in fields))
     )

@@ -21,6 +21,7 @@ from datetime import datetime
 import pandas as pd
 
 from sms123_sync.errors import InputError
+from sms123_sync.i18n import lazy_gettext as _
 from sms123_sync.mapping.model import FALSE_WORDS, TRUE_WORDS
 from sms123_sync.mapping.normalize import CHOSEN, REFUSED, choose_in_cell
 from sms123_sync.sources.base import SourceTable
@@ -150,10 +151,12 @@ def guess_mapping(table: SourceTable, region: str = "FR") -> Guess:
             mobile_share[column] = share
     if not phones:
         raise InputError(
-            f"{table.location}: no column holds phone numbers (none has {PHONE_SHARE:.0%} of its filled cells "
-            "readable as phone numbers with a mobile among them, nor a phone-like name with some mobiles); "
-            f"the columns are: {', '.join(map(repr, table.columns))}. Add the mobile numbers to the export, "
-            "or write the mapping by hand (docs/mappings.md)"
+            _(
+                "{source}: no column holds phone numbers (none has {share} of its filled cells "
+                "readable as phone numbers with a mobile among them, nor a phone-like name with some mobiles); "
+                "the columns are: {columns}. Add the mobile numbers to the export, "
+                "or write the mapping by hand (docs/mappings.md)"
+            ).format(source=table.location, share=f"{PHONE_SHARE:.0%}", columns=", ".join(map(repr, table.columns)))
         )
     phones.sort(key=lambda item: item[0], reverse=True)  # mobile names first, then the most mobile
     guess.phones = [(column, why) for _, column, why in phones]

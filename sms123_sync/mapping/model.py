@@ -36,6 +36,7 @@ from pydantic import (
 
 from sms123_sync.contact import FIELD_NAMES
 from sms123_sync.errors import InputError, MappingError
+from sms123_sync.i18n import lazy_gettext as _
 from sms123_sync.sources.base import SourceOptions
 from sms123_sync.sources.files import require_file
 from sms123_sync.text import printable
@@ -129,7 +130,7 @@ class FromTemplate(_Strict):
                 f"{value!r}: double braces give the literal text {{{inner}}}, not the column {inner!r}; "
                 f"write a column between single braces: {{{inner}}}"
             )
-        for _, name, spec, conversion in parts:
+        for _literal, name, spec, conversion in parts:
             if name == "":
                 raise ValueError(f"{value!r}: empty braces {{}}; put a column name between them: {{Ville}}")
             if conversion or spec:
@@ -455,9 +456,9 @@ def load_mapping(path: Path | str) -> Mapping:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise MappingError(str(path), [f"cannot read the file: {exc.strerror}"]) from None
+        raise MappingError(str(path), [_("cannot read the file: {reason}").format(reason=exc.strerror)]) from None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise MappingError(str(path), ["the file is saved as UTF-16; save the mapping as UTF-8"])
+        raise MappingError(str(path), [_("the file is saved as UTF-16; save the mapping as UTF-8")])
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -465,8 +466,10 @@ def load_mapping(path: Path | str) -> Mapping:
         raise MappingError(
             str(path),
             [
-                f"line {line}: byte 0x{data[exc.start]:02x} is not UTF-8 (the file was saved as Latin-1 or "
-                "Windows-1252?); save the mapping as UTF-8"
+                _(
+                    "line {line}: byte {byte} is not UTF-8 (the file was saved as Latin-1 or "
+                    "Windows-1252?); save the mapping as UTF-8"
+                ).format(line=line, byte=f"0x{data[exc.start]:02x}")
             ],
         ) from None
     return parse_mapping(text, str(path))
@@ -481,13 +484,18 @@ def parse_mapping(text: str, name: str = "<mapping>") -> Mapping:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
         problem = printable(str(getattr(exc, "problem", None) or exc), 300)
-        raise MappingError(name, [f"{where}not valid YAML ({problem})"]) from None
+        if mark is not None:
+            said = _("line {line}: not valid YAML ({problem})").format(line=mark.line + 1, problem=problem)
+        else:
+            said = _("not valid YAML ({problem})").format(problem=problem)
+        raise MappingError(name, [said]) from None
     except RecursionError:  # a shape _check_shape did not foresee: refused all the same
-        raise MappingError(name, [f"nested too deeply (a mapping needs at most {MAX_DEPTH} levels)"]) from None
+        raise MappingError(
+            name, [_("nested too deeply (a mapping needs at most {n} levels)").format(n=MAX_DEPTH)]
+        ) from None
     if not isinstance(data, dict):
-        raise MappingError(name, ["the mapping must be a YAML mapping with at least 'fields' and 'groups'"])
+        raise MappingError(name, [_("the mapping must be a YAML mapping with at least 'fields' and 'groups'")])
     try:
         return Mapping.model_validate(data)
     except ValidationError as exc:
@@ -548,7 +556,8 @@ def _check_duplicate_keys(tree: yaml.Node | None, name: str) -> None:
         elif isinstance(node, yaml.SequenceNode):
             pending.extend(node.value)
     if problems:
-        raise MappingError(name, sorted(problems, key=lambda p: int(p.split(":")[0].removeprefix("line "))))
+        ordered = sorted(problems, key=lambda p: int(p.split(":")[0].removeprefix("line ")))
+        raise MappingError(name, ordered)
 
 
 def _describe_all(errors: list[Any], tree: yaml.Node | None) -> list[str]:
@@ -708,7 +717,7 @@ def with_column_problems(
     except InputError:
         return error
     problems = column_problems(_named_columns(error.data), found, source)
-    return MappingError(error.path, [*error.problems, *problems]) if problems else error
+    return MappingError(error.path, [*error.texts, *problems]) if problems else error
 
 
 def _named_columns(data: dict[str, Any]) -> dict[str, str]:

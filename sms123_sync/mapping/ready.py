@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from sms123_sync.errors import InputError, MappingError
+from sms123_sync.i18n import lazy_gettext as _
 
 if TYPE_CHECKING:  # the names and paths are read by --help; the mapping model loads on use
     from sms123_sync.mapping.model import Mapping
@@ -187,11 +188,11 @@ def with_ready_hint(error: MappingError, mapping_path: Path | str, source: Path 
     path = Path(mapping_path).resolve()
     if path.parent != READY_DIR or path.stem not in BY_NAME:
         return error
-    hint = (
-        f"this is the ready mapping {path.stem!r}, written for the export with all its columns: "
-        f"run `sms123-sync init {source}` to write it with this export's column names"
-    )
-    return MappingError(error.path, [*error.problems, hint])
+    hint = _(
+        "this is the ready mapping {name}, written for the export with all its columns: "
+        "run `sms123-sync init {source}` to write it with this export's column names"
+    ).format(name=repr(path.stem), source=source)
+    return MappingError(error.path, [*error.texts, hint])
 
 
 def ready_names() -> list[str]:
@@ -316,8 +317,10 @@ def _drop_columns(data: dict[str, Any], missing: set[str], found: Recognised, so
         kept_people.append(person)
     if not kept_people:
         raise InputError(
-            f"{source}: looks like a {found.label} export but has none of its phone columns "
-            f"({', '.join(sorted(missing))}); add a phone column to the export"
+            _(
+                "{source}: looks like a {system} export but has none of its phone columns "
+                "({columns}); add a phone column to the export"
+            ).format(source=source, system=found.label, columns=", ".join(sorted(missing)))
         )
     if "contacts" in data:
         data["contacts"] = kept_people
@@ -348,13 +351,19 @@ def propose_mapping(source: str, table: SourceTable, system_name: str | None = N
     found = spelling_of(BY_NAME[system_name], columns) if system_name else recognise(columns)
     if found is None:
         guess = guess_mapping(table)
-        lines = ["no known system recognised from the header; proposed from the columns:"]
+        lines = [str(_("no known system recognised from the header; proposed from the columns:"))]
         return write_guess(guess, source), lines + [f"  {line}" for line in guess.describe()]
     text, missing = adapt(found, columns, source)
-    how = "named with --from" if system_name else "recognised from its header"
-    lines = [f"{found.label} export ({how}): the ready mapping {found.system.name!r}"]
+    if system_name:
+        said = _("{system} export (named with --from): the ready mapping {name}")
+    else:
+        said = _("{system} export (recognised from its header): the ready mapping {name}")
+    lines = [str(said.format(system=found.label, name=repr(found.system.name)))]
     if missing:
-        lines.append(f"  left out the columns this export does not have: {', '.join(missing)}")
+        lines.append(
+            "  "
+            + str(_("left out the columns this export does not have: {columns}").format(columns=", ".join(missing)))
+        )
     opening = (
         f"# Written by sms123-sync init for {source}: the ready mapping {found.system.name!r} with the\n"
         f"# column names of this {found.label} export.\n"

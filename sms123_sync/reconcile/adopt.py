@@ -13,6 +13,7 @@ import pandas as pd
 
 from sms123_sync.contact import FIELD_NAMES
 from sms123_sync.errors import InputError
+from sms123_sync.i18n import lazy_gettext as _
 from sms123_sync.mapping.normalize import normalize_phone
 from sms123_sync.reconcile.state import StateStore
 from sms123_sync.sources import read_source
@@ -24,18 +25,20 @@ def import_existing(source: Path | str, state: Path | str, *, group: str | None 
     table = read_source(source)
     frame = table.frame
     if "numero" not in frame.columns:
-        raise InputError(f"{source}: needs a 'numero' column (and 'groupe', or --group)")
+        raise InputError(_("{source}: needs a 'numero' column (and 'groupe', or --group)").format(source=source))
     if "groupe" not in frame.columns:
         if group is None:
-            raise InputError(f"{source}: has no 'groupe' column; pass --group NAME")
+            raise InputError(_("{source}: has no 'groupe' column; pass --group NAME").format(source=source))
         frame = frame.assign(groupe=group)
     rows = []
     for position, record in enumerate(frame.to_dict("records")):
         phone = normalize_phone(str(record["numero"]), region)
         if phone is None:
             raise InputError(
-                f"{source}, row {table.row_number(position)}, column 'numero', value {quote(str(record['numero']))}: "
-                "not a valid phone number; fix or remove the row"
+                _(
+                    "{source}, row {row}, column 'numero', value {value}: not a valid phone number; "
+                    "fix or remove the row"
+                ).format(source=source, row=table.row_number(position), value=quote(str(record["numero"])))
             )
         rows.append(
             {

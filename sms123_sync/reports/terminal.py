@@ -27,6 +27,7 @@ from sms123_sync.reconcile.plan import Operation, OpKind, Plan
 from sms123_sync.reconcile.state import KnownState
 from sms123_sync.reconcile.sync import SyncReport
 from sms123_sync.reports.i18n import DEFAULT_LANGUAGE, N_, _, current, ngettext, phone
+from sms123_sync.text import printable
 
 log = logging.getLogger("sms123_sync")
 
@@ -46,18 +47,48 @@ def print_stats(console: Console, stats: Stats) -> None:
     console.print(table)
 
 
-# The titles the CLI passes to print_problems, for the catalog.
-PROBLEM_TITLES = (N_("rejected rows"), N_("warnings"))
+def print_rejects(console: Console, problems: list[Problem], source: str, limit: int) -> None:
+    """The rows left aside, the first ``limit`` of them said one per line."""
+    n = len(problems)
+    _print_problems(
+        console, ngettext("{n} rejected row:", "{n} rejected rows:", n).format(n=n), problems, source, limit
+    )
 
 
-def print_problems(console: Console, title: str, problems: list[Problem], source: str, limit: int) -> None:
+def print_warnings(console: Console, problems: list[Problem], source: str, limit: int) -> None:
+    """The cells kept with a doubt, the first ``limit`` of them said one per line."""
+    n = len(problems)
+    _print_problems(console, ngettext("{n} warning:", "{n} warnings:", n).format(n=n), problems, source, limit)
+
+
+def _print_problems(console: Console, title: str, problems: list[Problem], source: str, limit: int) -> None:
     if not problems:
         return
-    console.print(f"{len(problems)} {_(title)}:")
+    console.print(title, markup=False)
     for problem in problems[:limit]:
-        console.print(f"  [{problem.code.value}] {problem.describe(source)}", markup=False)
+        console.print(f"  [{problem.code.value}] {problem_line(problem, source)}", markup=False)
     if len(problems) > limit:
-        console.print("  " + _("… and {n} more").format(n=len(problems) - limit))
+        console.print("  " + _("… and {n} more").format(n=len(problems) - limit), markup=False)
+
+
+def problem_line(problem: Problem, source: str = "") -> str:
+    """A reject or warning in one line: where (file, row, column, value), what is wrong and
+    what to do. English keeps the precise message the reader knows (and tests look for);
+    other languages say the code's meaning and advice from ``wording.PROBLEMS``, as the
+    HTML report does. ``Problem.message`` itself stays English: it goes into JSON."""
+    if current() == DEFAULT_LANGUAGE:
+        return problem.describe(source)
+    from sms123_sync.reports.wording import problem as in_words
+
+    what, todo = in_words({"code": problem.code.value, "message": problem.message})
+    where = {"row": problem.row, "column": printable(problem.column), "value": printable(problem.value)}
+    if source:
+        text = _("{source}, row {row}, column “{column}”, value “{value}”: {what}").format(
+            source=source, what=what, **where
+        )
+    else:
+        text = _("row {row}, column “{column}”, value “{value}”: {what}").format(what=what, **where)
+    return f"{text}. {todo}" if todo else text
 
 
 def print_plan(console: Console, plan: Plan, limit: int | None) -> None:
@@ -66,8 +97,10 @@ def print_plan(console: Console, plan: Plan, limit: int | None) -> None:
     if not plan.operations:
         console.print(_("nothing to do: the account already matches the export"))
         return
-    held = _(", {n} held").format(n=len(plan.held)) if plan.held else ""
-    table = Table(title=_("plan: {n} operation(s){held}").format(n=len(plan), held=held))
+    n_held = len(plan.held)
+    held = ngettext(", {n} held", ", {n} held", n_held).format(n=n_held) if n_held else ""
+    title = ngettext("plan: {n} operation{held}", "plan: {n} operations{held}", len(plan))
+    table = Table(title=title.format(n=len(plan), held=held))
     kinds = [k.name for k in OpKind]
     table.add_column(_("group"))
     for kind in kinds:
@@ -77,7 +110,7 @@ def print_plan(console: Console, plan: Plan, limit: int | None) -> None:
     console.print(table)
     _print_ops(console, plan.applicable, limit, "")
     if plan.held:
-        console.print(_("held by the deletion guard ({n}):").format(n=len(plan.held)))
+        console.print(_("held by the deletion guard ({n}):").format(n=len(plan.held)), markup=False)
         _print_ops(console, plan.held, limit, _("HELD") + " ")
     print_guard(console, plan)
 
@@ -87,7 +120,7 @@ def _print_ops(console: Console, ops: tuple[Operation, ...], limit: int | None, 
     for op in shown:
         console.print(f"  {mark}{describe(op)}", markup=False)
     if len(shown) < len(ops):
-        console.print("  " + _("… and {n} more (-v for all)").format(n=len(ops) - len(shown)))
+        console.print("  " + _("… and {n} more (-v for all)").format(n=len(ops) - len(shown)), markup=False)
 
 
 def print_guard(console: Console, plan: Plan) -> None:
@@ -147,11 +180,12 @@ def describe(op: Operation) -> str:
     shown = (lambda n: n) if current() == DEFAULT_LANGUAGE else phone
     text = _("{kind} {number} in {groups} ({why})").format(kind=name, number=shown(op.number), groups=groups, why=why)
     if op.old_number and op.old_number != op.number:
-        text += ": " + _("number {old} → {new}").format(old=shown(op.old_number), new=shown(op.number))
+        number = _("number {old} → {new}").format(old=shown(op.old_number), new=shown(op.number))
+        text = _("{what}: {detail}").format(what=text, detail=number)
     if op.before is not None and op.fields is not None:
         changes = "; ".join(f"{f} {getattr(op.before, f)!r} → {getattr(op.fields, f)!r}" for f in op.changed_fields)
         if changes:
-            text += f": {changes}"
+            text = _("{what}: {detail}").format(what=text, detail=changes)
     return text
 
 
@@ -171,8 +205,13 @@ def status_name(status: str) -> str:
 
 def print_outcome(console: Console, report: SyncReport) -> None:
     if report.settled is not None:
+        settled = len(report.settled.outcomes)
         console.print(
-            _("settled {n} operation(s) left open by an interrupted run").format(n=len(report.settled.outcomes))
+            ngettext(
+                "settled {n} operation left open by an interrupted run",
+                "settled {n} operations left open by an interrupted run",
+                settled,
+            ).format(n=settled)
         )
     result = report.result
     if result is None:
@@ -196,8 +235,12 @@ def print_outcome(console: Console, report: SyncReport) -> None:
 def print_known(console: Console, known: KnownState) -> None:
     frame = known.memberships
     console.print(
-        _("{groups} group(s), {contacts} contact(s), {members} membership(s)").format(
-            groups=len(known.groups), contacts=known.contact_count, members=len(frame)
+        ", ".join(
+            (
+                ngettext("{n} group", "{n} groups", len(known.groups)).format(n=len(known.groups)),
+                ngettext("{n} contact", "{n} contacts", known.contact_count).format(n=known.contact_count),
+                ngettext("{n} membership", "{n} memberships", len(frame)).format(n=len(frame)),
+            )
         )
     )
     counts = frame.groupby("grp").size().to_dict() if len(frame) else {}
@@ -220,7 +263,7 @@ class ApplyProgress:
         self._total, self._done = total, 0
         if self.console.is_terminal:
             self._bar = Progress(
-                TextColumn("applying"),
+                TextColumn(_("applying")),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TaskProgressColumn(),
@@ -257,7 +300,9 @@ def print_runs(console: Console, runs: list[dict[str, Any]]) -> None:
         counts = json.loads(run["counts"] or "{}")
         changes = ", ".join(f"{v} {k.lower()}" for k, v in counts.items() if v and k.isupper())
         if counts.get("held"):
-            changes += " " + _("({n} delete(s) held by the guard)").format(n=counts["held"])
+            changes += " " + ngettext(
+                "({n} delete held by the guard)", "({n} deletes held by the guard)", int(counts["held"])
+            ).format(n=counts["held"])
         took = _duration(run["started"], run["ended"])
         console.print(
             f"#{run['id']} {run['started']} ({took}) {run['command']} {run['source'] or ''}: "
@@ -282,9 +327,10 @@ def print_journal(console: Console, run: dict[str, Any], document: dict[str, Any
         ),
         markup=False,
     )
+    operations = len(document["operations"])
     console.print(
-        _("{n} operation(s): {outcomes}").format(
-            n=len(document["operations"]), outcomes=document["counts"]["outcomes"]
+        ngettext("{n} operation: {outcomes}", "{n} operations: {outcomes}", operations).format(
+            n=operations, outcomes=document["counts"]["outcomes"]
         ),
         markup=False,
     )
@@ -299,7 +345,14 @@ def print_journal(console: Console, run: dict[str, Any], document: dict[str, Any
             )
     held = [op for op in document["operations"] if op.get("held")]
     if held:
-        console.print(_("{n} delete(s) held by the deletion guard, not applied:").format(n=len(held)), markup=False)
+        console.print(
+            ngettext(
+                "{n} delete held by the deletion guard, not applied:",
+                "{n} deletes held by the deletion guard, not applied:",
+                len(held),
+            ).format(n=len(held)),
+            markup=False,
+        )
         for op in held:
             console.print(f"  {_('HELD')} {op['kind']} {op['number'] or ''} {', '.join(op['groups'])}", markup=False)
         guard = document.get("guard") or {}

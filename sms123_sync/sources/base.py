@@ -18,6 +18,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sms123_sync.errors import InputError
+from sms123_sync.i18n import lazy_gettext as _
 
 
 class SourceOptions(BaseModel):
@@ -115,8 +116,10 @@ def reader_for(location: str) -> SourceReader:
     for reader in _READERS:
         if reader.claims(location):
             return reader
-    kinds = ", ".join(r.kind for r in _READERS) or "none registered"
-    raise InputError(f"{location}: no reader for this kind of source (known kinds: {kinds})")
+    kinds = ", ".join(r.kind for r in _READERS) or _("none registered")
+    raise InputError(
+        _("{location}: no reader for this kind of source (known kinds: {kinds})").format(location=location, kinds=kinds)
+    )
 
 
 def read_source(location: object, options: SourceOptions | None = None) -> SourceTable:

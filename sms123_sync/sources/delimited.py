@@ -19,6 +19,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from sms123_sync.errors import InputError
+from sms123_sync.i18n import N_
+from sms123_sync.i18n import lazy_gettext as _
 from sms123_sync.sources.base import LeftOutRow, SourceOptions, SourceTable
 from sms123_sync.sources.files import (
     HEADER_SEARCH_ROWS,
@@ -47,9 +49,9 @@ _BOMS = (
 )
 # Signatures of binary files a user may name .csv by mistake, and what to do about each.
 _SIGNATURES = (
-    (b"PK\x03\x04", "a zip archive (an .xlsx workbook?): give it its .xlsx extension, or export as CSV"),
-    (b"\xd0\xcf\x11\xe0", "an old Excel (.xls) workbook: give it its .xls extension, or export as CSV"),
-    (b"%PDF", "a PDF document, not an export: export the contacts as CSV or XLSX"),
+    (b"PK\x03\x04", N_("a zip archive (an .xlsx workbook?): give it its .xlsx extension, or export as CSV")),
+    (b"\xd0\xcf\x11\xe0", N_("an old Excel (.xls) workbook: give it its .xls extension, or export as CSV")),
+    (b"%PDF", N_("a PDF document, not an export: export the contacts as CSV or XLSX")),
 )
 # Arrow's CSV reader cuts the file into blocks of 1 MB by default and refuses a row that
 # straddles two; a longer cell is retried with these block sizes.
@@ -92,23 +94,33 @@ def _read_csv(path: Path, options: SourceOptions) -> SourceTable:
     with path.open("rb") as handle:
         head = handle.read(_SNIFF_BYTES)
     if not head.strip():
-        raise InputError(f"{path}: the file is empty")
+        raise InputError(_("{path}: the file is empty").format(path=path))
     _refuse_binary_signature(path, head)
     encoding = detect_encoding(head, path) if options.encoding == "auto" else options.encoding
     try:
         sample = head.decode(encoding, errors="ignore").lstrip("\ufeff")
     except LookupError:
-        raise InputError(f"{path}: unknown encoding {encoding!r} in the mapping's source.encoding") from None
+        raise InputError(
+            _("{path}: unknown encoding {encoding} in the mapping's source.encoding").format(
+                path=path, encoding=repr(encoding)
+            )
+        ) from None
     if "\x00" in sample:
         raise InputError(
-            f"{path}: holds NUL bytes: a binary file, not a text CSV; export the contacts as CSV or XLSX "
-            "(UTF-16 text without a byte-order mark: save it again as UTF-8)"
+            _(
+                "{path}: holds NUL bytes: a binary file, not a text CSV; export the contacts as CSV or XLSX "
+                "(UTF-16 text without a byte-order mark: save it again as UTF-8)"
+            ).format(path=path)
         )
     delimiter = _delimiter(sample, options)
     top = _first_records(sample, delimiter)
     at = options.header_row - 1 if options.header_row is not None else find_header_row(top)
     if at >= len(top):
-        raise InputError(f"{path}: source.header_row is {at + 1}, but the file's first rows end at row {len(top)}")
+        raise InputError(
+            _("{path}: source.header_row is {row}, but the file's first rows end at row {last}").format(
+                path=path, row=at + 1, last=len(top)
+            )
+        )
     header = [strip_header(h) for h in top[at]]
     check_header(path, header, at + 1)
     names = placeholder_names(header)
@@ -303,14 +315,19 @@ def _arrow_csv(
             if "straddl" in str(exc) and block_size != _BLOCK_SIZES[-1]:
                 continue
             line = _bad_line(path, *where, delimiter, len(names))
-            at = f"line {line}: " if line else ""
+            if line:
+                text = _("{path}: line {line}: cannot read as CSV with delimiter {delimiter}: {reason}")
+            else:
+                text = _("{path}: cannot read as CSV with delimiter {delimiter}: {reason}")
             raise InputError(
-                f"{path}: {at}cannot read as CSV with delimiter {delimiter!r}: {_arrow_reason(exc)}"
+                text.format(path=path, line=line, delimiter=repr(delimiter), reason=_arrow_reason(exc))
             ) from None
         except UnicodeDecodeError as exc:  # a byte the declared encoding has no character for
             raise InputError(
-                f"{path}: byte 0x{exc.object[exc.start]:02x} cannot be read as {encoding}; "
-                "set source.encoding in the mapping to the file's encoding, or save it as UTF-8"
+                _(
+                    "{path}: byte {byte} cannot be read as {encoding}; "
+                    "set source.encoding in the mapping to the file's encoding, or save it as UTF-8"
+                ).format(path=path, byte=f"0x{exc.object[exc.start]:02x}", encoding=encoding)
             ) from None
     raise AssertionError("unreachable: the last block size either reads or raises")
 
@@ -333,15 +350,15 @@ def _refuse_binary_signature(path: Path, head: bytes) -> None:
     """Names the kind of a binary file given as a CSV, so the user knows what to do."""
     for signature, what in _SIGNATURES:
         if head.startswith(signature):
-            raise InputError(f"{path}: is {what}")
+            raise InputError(_("{path}: is {what}").format(path=path, what=_(what)))
 
 
-def _arrow_reason(exc: Exception) -> str:
+def _arrow_reason(exc: Exception) -> object:
     text = printable(str(exc).split("\n")[0], 300)
     if "Expected" in text and "columns" in text:
-        return text + " (a row has more or fewer cells than the header; check quoting)"
+        return _("{reason} (a row has more or fewer cells than the header; check quoting)").format(reason=text)
     if "straddl" in text:
-        return f"a row is longer than {_BLOCK_SIZES[-1] // 2**20} MB"
+        return _("a row is longer than {size} MB").format(size=_BLOCK_SIZES[-1] // 2**20)
     return text
 
 

@@ -9,21 +9,30 @@ import pandas as pd
 import pyarrow as pa
 
 from sms123_sync.errors import InputError
+from sms123_sync.i18n import N_
+from sms123_sync.i18n import lazy_gettext as _
 from sms123_sync.text import printable, strip_invisible
+
+# What ``require_file`` calls the file it checks, for the catalog.
+FILE_KINDS = (N_("file"), N_("export"), N_("mapping"))
 
 
 def require_file(path: Path | str, what: str = "file") -> Path:
     """``path`` when it is a readable file; else an InputError saying what is wrong with it."""
     path = Path(path)
     if path.is_dir():
-        raise InputError(f"{path}: is a directory; give the path of the {what} itself")
+        raise InputError(
+            _("{path}: is a directory; give the path of the {what} itself").format(path=path, what=_(what))
+        )
     if not path.is_file():
-        raise InputError(f"{path}: no such file; check the path")
+        raise InputError(_("{path}: no such file; check the path").format(path=path))
     try:
         with path.open("rb"):
             pass
     except OSError as exc:
-        raise InputError(f"{path}: cannot open the {what}: {exc.strerror}") from None
+        raise InputError(
+            _("{path}: cannot open the {what}: {reason}").format(path=path, what=_(what), reason=exc.strerror)
+        ) from None
     return path
 
 
@@ -78,7 +87,10 @@ def drop_unnamed(path: Path, frame: pd.DataFrame, row: int) -> pd.DataFrame:
         if (cells != "").any():
             number = str(column).removeprefix(_UNNAMED)
             raise InputError(
-                f"{path}: row {row}, column {number} has no name but holds data; every column with data needs a header"
+                _(
+                    "{path}: row {row}, column {number} has no name but holds data; "
+                    "every column with data needs a header"
+                ).format(path=path, row=row, number=number)
             )
     return frame.drop(columns=unnamed) if unnamed else frame
 
@@ -86,11 +98,19 @@ def drop_unnamed(path: Path, frame: pd.DataFrame, row: int) -> pd.DataFrame:
 def check_header(path: Path, header: list[str], row: int = 1) -> None:
     """Refuses a header without names, or naming a column twice; ``row`` as the user sees it."""
     if not header or all(not h for h in header):
-        raise InputError(f"{path}: row {row} must hold the column names (or set source.header_row in the mapping)")
+        raise InputError(
+            _("{path}: row {row} must hold the column names (or set source.header_row in the mapping)").format(
+                path=path, row=row
+            )
+        )
     seen: set[str] = set()
     for name in header:
         if name and name in seen:
-            raise InputError(f"{path}: row {row}: the column name {printable(name)!r} appears twice; rename one")
+            raise InputError(
+                _("{path}: row {row}: the column name {name} appears twice; rename one").format(
+                    path=path, row=row, name=repr(printable(name))
+                )
+            )
         seen.add(name)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from sms123_sync.errors import InputError
+from sms123_sync.i18n import lazy_gettext as _
 from sms123_sync.sources.base import SourceOptions, SourceTable
 from sms123_sync.sources.files import (
     HEADER_SEARCH_ROWS,
@@ -70,16 +71,24 @@ def _read_excel(path: Path, options: SourceOptions) -> SourceTable:
     except ValueError as exc:
         names = ", ".join(map(printable, _sheet_names(path)))
         raise InputError(
-            f"{path}: sheet {sheet!r} not found ({printable(str(exc))}); the workbook has: {names}"
+            _("{path}: sheet {sheet} not found ({reason}); the workbook has: {names}").format(
+                path=path, sheet=repr(sheet), reason=printable(str(exc)), names=names
+            )
         ) from None
     except Exception as exc:  # calamine raises its own types for broken files
-        raise InputError(f"{path}: cannot read as an Excel workbook: {printable(str(exc), 300)}") from None
+        raise InputError(
+            _("{path}: cannot read as an Excel workbook: {reason}").format(path=path, reason=printable(str(exc), 300))
+        ) from None
     top = [[_excel_text(v) for v in row] for row in cells.head(HEADER_SEARCH_ROWS).itertuples(index=False)]
     at = options.header_row - 1 if options.header_row is not None else find_header_row(top)
     if not len(cells):
         check_header(path, [])
     if at >= len(cells):
-        raise InputError(f"{path}: source.header_row is {at + 1}, but the sheet ends at row {len(cells)}")
+        raise InputError(
+            _("{path}: source.header_row is {row}, but the sheet ends at row {last}").format(
+                path=path, row=at + 1, last=len(cells)
+            )
+        )
     header = _numbered_repeats([strip_header(_header_text(v)) for v in cells.iloc[at]])
     check_header(path, header, at + 1)
     columns = placeholder_names(header)
@@ -106,30 +115,42 @@ def check_unzipped_size(path: Path) -> None:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise InputError(f"{path}: a damaged workbook ({printable(str(exc))}); save it again from Excel") from None
+        raise InputError(
+            _("{path}: a damaged workbook ({reason}); save it again from Excel").format(
+                path=path, reason=printable(str(exc))
+            )
+        ) from None
     declared = sum(info.file_size for info in members)
     if declared > MAX_UNZIPPED_BYTES:
         raise InputError(
-            f"{path}: the workbook would unzip to {declared // 2**20} MB, over the {limit_mb} MB this tool reads; "
-            "export the contacts as CSV instead"
+            _(
+                "{path}: the workbook would unzip to {size} MB, over the {limit} MB this tool reads; "
+                "export the contacts as CSV instead"
+            ).format(path=path, size=declared // 2**20, limit=limit_mb)
         )
     for info in members:
         if info.compress_type not in _ZIP_METHODS:
             raise InputError(
-                f"{path}: member {printable(info.filename)!r} uses zip method {info.compress_type}, "
-                "which Excel never writes; save the workbook again from Excel"
+                _(
+                    "{path}: member {member} uses zip method {method}, "
+                    "which Excel never writes; save the workbook again from Excel"
+                ).format(path=path, member=repr(printable(info.filename)), method=info.compress_type)
             )
         ratio = info.file_size // max(info.compress_size, 1)
         if info.file_size > _RATIO_FLOOR and ratio > MAX_RATIO:
             raise InputError(
-                f"{path}: member {printable(info.filename)!r} would unzip {ratio} times its size "
-                f"(the limit is {MAX_RATIO}): a zip bomb, not an export; refused"
+                _(
+                    "{path}: member {member} would unzip {ratio} times its size "
+                    "(the limit is {limit}): a zip bomb, not an export; refused"
+                ).format(path=path, member=repr(printable(info.filename)), ratio=ratio, limit=MAX_RATIO)
             )
     bound = sum(info.compress_size * (_DEFLATE_MAX_RATIO if info.compress_type else 1) for info in members)
     if bound > MAX_UNZIPPED_BYTES and _inflated_size(path, members) > MAX_UNZIPPED_BYTES:
         raise InputError(
-            f"{path}: the workbook unzips to more than {limit_mb} MB although its directory claims "
-            f"{declared // 2**20} MB: a forged zip, refused"
+            _(
+                "{path}: the workbook unzips to more than {limit} MB although its directory claims "
+                "{size} MB: a forged zip, refused"
+            ).format(path=path, limit=limit_mb, size=declared // 2**20)
         )
 
 
@@ -141,7 +162,9 @@ def _inflated_size(path: Path, members: list[zipfile.ZipInfo]) -> int:
             handle.seek(info.header_offset)
             local = handle.read(30)
             if len(local) < 30 or local[:4] != b"PK\x03\x04":
-                raise InputError(f"{path}: a damaged workbook (bad zip entry); save it again from Excel")
+                raise InputError(
+                    _("{path}: a damaged workbook (bad zip entry); save it again from Excel").format(path=path)
+                )
             name_length, extra_length = struct.unpack("<HH", local[26:30])
             handle.seek(name_length + extra_length, io.SEEK_CUR)
             inflater = zlib.decompressobj(-zlib.MAX_WBITS) if info.compress_type else None
@@ -159,7 +182,9 @@ def _inflated_size(path: Path, members: list[zipfile.ZipInfo]) -> int:
                         total += len(inflater.decompress(chunk, 1 << 20))
                         chunk = inflater.unconsumed_tail
                 except zlib.error:
-                    raise InputError(f"{path}: a damaged workbook (bad compressed data); save it again") from None
+                    raise InputError(
+                        _("{path}: a damaged workbook (bad compressed data); save it again").format(path=path)
+                    ) from None
     return total
 
 
