@@ -20,7 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench.bench_read import MAPPING, _best, _raw, _run, peak_kb  # noqa: E402
+from bench.bench_read import MAPPING, _best, _raw, _run, allocator, peak_kb  # noqa: E402
 
 
 def _plan(path: str, mapping: str, state: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
@@ -54,6 +54,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--churn", type=float, default=0.03)
     args = parser.parse_args()
+    print(f"Arrow allocator: {allocator()}")
     from bench.exports import churn, make_export
 
     with tempfile.TemporaryDirectory() as d:

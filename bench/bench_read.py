@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import resource
 import sys
 import time
@@ -72,9 +73,20 @@ def _pipeline(path: str, mapping: str, out: mp.Queue) -> None:  # type: ignore[t
     out.put((time.perf_counter() - start, result.stats.contacts, peak_kb(), time.process_time() - cpu))
 
 
+def allocator(choice: str | None = None) -> str:
+    """The Arrow allocator every measured child uses: ``choice``, else the one the command
+    line picks (``sms123_sync/memory.py``). Both sides of a ratio get the same one."""
+    from sms123_sync.memory import VARIABLE, prefer_jemalloc
+
+    if choice:
+        os.environ[VARIABLE] = choice
+    return prefer_jemalloc() or "Arrow's default"
+
+
 def _run(target: Callable[..., None], *args: str) -> tuple[float, int, int, float]:
     """Runs one measurement in a fresh interpreter: a forked child would count the
-    parent's pages (the generated export) in its peak memory."""
+    parent's pages (the generated export) in its peak memory. The child inherits the
+    allocator :func:`allocator` chose."""
     ctx = mp.get_context("spawn")
     queue: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
     proc = ctx.Process(target=target, args=(*args, queue))
@@ -94,7 +106,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--dir", type=Path, default=HERE / "out")
+    parser.add_argument("--pool", choices=["jemalloc", "mimalloc", "system"], help="Arrow allocator to measure with")
     args = parser.parse_args()
+    pool = allocator(args.pool)
     args.dir.mkdir(parents=True, exist_ok=True)
     path = args.dir / f"export_{args.rows}.csv"
     if not path.exists():
@@ -106,7 +120,7 @@ def main() -> None:
     size = path.stat().st_size / 1e6
     raw_t, raw_n, raw_rss, raw_cpu = _best(_raw, str(path))
     pipe_t, contacts, pipe_rss, pipe_cpu = _run(_pipeline, str(path), str(mapping))
-    print(f"file: {raw_n} rows, {size:.0f} MB")
+    print(f"file: {raw_n} rows, {size:.0f} MB; Arrow allocator: {pool}")
     print(
         f"raw pandas.read_csv(engine='pyarrow'), best of 3: {raw_t:.2f} s ({raw_cpu:.2f} s CPU), "
         f"peak {raw_rss / 1024:.0f} MB"

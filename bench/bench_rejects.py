@@ -21,7 +21,7 @@ import numpy as np
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench.bench_read import MAPPING, _run, peak_kb  # noqa: E402
+from bench.bench_read import MAPPING, _run, allocator, peak_kb  # noqa: E402
 
 
 def _invalid(rng: np.random.Generator, n: int) -> list[str]:
@@ -62,6 +62,7 @@ def main() -> None:
     parser.add_argument("--share", type=float, default=0.5)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    print(f"Arrow allocator: {allocator()}")
     from bench.exports import make_export
 
     with tempfile.TemporaryDirectory() as d:

@@ -35,6 +35,7 @@ from sms123_sync.files import DEFAULT_STATE, WORK_DIR, open_private, output_prob
 from sms123_sync.i18n import _, english, lazy_gettext, ngettext
 from sms123_sync.logs import setup_logging, stop_logging
 from sms123_sync.mapping.ready import SYSTEMS, ready_names, resolve_mapping
+from sms123_sync.memory import prefer_jemalloc
 from sms123_sync.redact import redact
 from sms123_sync.reports.document import SCHEMA_VERSION, summary
 from sms123_sync.reports.writers import formats, prepare_reports, write_reports
@@ -1260,4 +1261,5 @@ def _finish_campaign(document: dict[str, Any], reports: list[Path], as_json: boo
 
 def main() -> None:
     """Console-script entry point."""
+    prefer_jemalloc()  # before any command imports pyarrow (sms123_sync/memory.py)
     cli(prog_name="sms123-sync")
