@@ -3,9 +3,10 @@
     python bench/bench_plan.py [--rows 1000000] [--churn 0.03]
 
 Builds last night's state (every contact of a generated export, loaded into the SQLite
-state), then times tonight's plan: read + normalise the churned export, load the state,
-diff. Prints time and peak memory next to ``pandas.read_csv(engine="pyarrow")`` of the
-same file, measured in the same run, each in its own child process.
+state), then times tonight's plan as ``sms123-sync plan`` makes it (``make_plan``): read +
+normalise the churned export while the state loads, diff, guard. Prints time and peak
+memory next to ``pandas.read_csv(engine="pyarrow")`` of the same file, measured in the
+same run, each in its own child process.
 """
 
 from __future__ import annotations
@@ -24,14 +25,13 @@ from bench.bench_read import MAPPING, _best, _raw, _run, allocator, peak_kb  # n
 
 
 def _plan(path: str, mapping: str, state: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
-    from sms123_sync.mapping.pipeline import read_desired
-    from sms123_sync.reconcile.plan import plan_changes
-    from sms123_sync.reconcile.state import StateStore
+    """What ``sms123-sync plan`` does: :func:`make_plan` reads the export while the state
+    loads, plans, and weighs the guard."""
+    from sms123_sync.reconcile.plan import PlanOptions
+    from sms123_sync.reconcile.sync import make_plan
 
     start, cpu = time.perf_counter(), time.process_time()
-    desired = read_desired(path, mapping)
-    store = StateStore(state)
-    plan = plan_changes(desired.state, store.load(fields=False))
+    _, plan = make_plan(path, mapping, state, PlanOptions())
     elapsed = time.perf_counter() - start
     out.put((elapsed, len(plan), peak_kb(), time.process_time() - cpu))
 
