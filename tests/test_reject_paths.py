@@ -12,10 +12,19 @@ import random
 
 import phonenumbers
 import pyarrow as pa
+import pyarrow.compute as pc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sms123_sync.mapping.normalize import INVALID, _surely_invalid, choose_in_cell, phone_choices
+from sms123_sync.mapping.normalize import (
+    _SEPARATORS,
+    _TRUNK_MARK,
+    INVALID,
+    _surely_invalid,
+    choose_in_cell,
+    phone_choices,
+    strip_separators,
+)
 from sms123_sync.mapping.phone import _overseas, _overseas_exactly
 
 
@@ -82,3 +91,38 @@ def test_common_rejects_skip_libphonenumber() -> None:
     assert marked == [True] * len(settled) + [False] * len(exact)
     for raw in settled:
         assert choose_in_cell(raw, "FR", frozenset({"mobile"})).status == INVALID
+
+
+# Cells made of what strip_separators treats specially, and what it must leave alone:
+# brackets and zeros (the trunk mark), every separator, the no-break space, spaces RE2
+# does not count (\v, em space, narrow no-break space) and letters of two and three bytes.
+separator_cells = st.text(alphabet="0()(0)123 \t\n\f\r\v.-/\u00a0\u2003\u202féà€+", max_size=14)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(separator_cells, st.none()), min_size=1, max_size=40), st.integers(0, 5))
+def test_separators_stripped_as_the_regex_passes_strip_them(values: list[str | None], skip: int) -> None:
+    column = pa.array(values, pa.string()).slice(min(skip, len(values) - 1))  # offsets not at zero too
+    exact = pc.replace_substring_regex(pc.replace_substring_regex(column, _TRUNK_MARK, ""), _SEPARATORS, "")
+    fast = strip_separators(column)
+    fast.validate(full=True)  # offsets and UTF-8 hold
+    assert fast.to_pylist() == exact.to_pylist()
+
+
+def test_separators_stripped_on_a_phone_column_shaped_like_exports() -> None:
+    rng = random.Random(5)
+    spellings = [
+        "06 12 34 56 78",
+        "+33 (0)6 12 34 56 78",
+        "06.12.34.56.78",
+        "(0)612345678",
+        "0612-345-678",
+        "+33\u00a06\u00a012\u00a034\u00a056\u00a078",
+        "06 12 34 56 78 / 07 98 76 54 32",
+        "",
+        "n/a",
+        "+262 692 12 34 56",
+    ]
+    column = pa.array([rng.choice(spellings) if rng.random() > 0.1 else None for _ in range(5000)], pa.string())
+    exact = pc.replace_substring_regex(pc.replace_substring_regex(column, _TRUNK_MARK, ""), _SEPARATORS, "")
+    assert strip_separators(column).to_pylist() == exact.to_pylist()

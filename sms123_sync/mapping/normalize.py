@@ -223,14 +223,54 @@ _BREAK_MARK = r"[/\-\n\r\t]"
 _EXCEL_CELL = r"^[\t\n\f\r \x{a0}]*\d+\.0+[\t\n\f\r \x{a0}]*$"
 
 
+# The bytes of _SEPARATORS that are ASCII (RE2's \s is [\t\n\f\r ]); the no-break space
+# is the UTF-8 pair C2 A0, found as a pair.
+_SEPARATOR_BYTES = np.zeros(256, dtype=bool)
+_SEPARATOR_BYTES[list(b"\t\n\f\r .-/()")] = True
+
+
+def strip_separators(values: pa.Array) -> pa.Array:
+    """``values`` without the trunk mark ``(0)`` and the separators, as the RE2 passes
+    ``_TRUNK_MARK`` then ``_SEPARATORS`` would leave them, in one pass over the bytes.
+
+    A phone column is mostly separators to drop; two regex rewrites of a million cells
+    took 0.25 s, this takes a fifth of it. Only whole ASCII bytes and whole C2 A0 pairs
+    go, so the result is valid UTF-8. ``tests/test_reject_paths.py`` compares the two.
+    """
+    n = len(values)
+    if n == 0:
+        return values
+    _, offsets_buffer, data_buffer = values.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32, count=n + 1, offset=values.offset * 4).astype(np.int64)
+    start, end = int(offsets[0]), int(offsets[-1])
+    data = np.frombuffer(data_buffer, dtype=np.uint8)[start:end] if data_buffer is not None else np.empty(0, np.uint8)
+    bounds = offsets - start
+    drop = _SEPARATOR_BYTES[data]
+    if len(data) > 1:
+        nbsp = (data[:-1] == 0xC2) & (data[1:] == 0xA0)
+        drop[:-1] |= nbsp
+        drop[1:] |= nbsp
+    if len(data) > 2:
+        # The 0 of "(0)": its brackets go as separators; it goes when all three are one cell's.
+        zero = np.flatnonzero((data[1:-1] == 0x30) & (data[:-2] == 0x28) & (data[2:] == 0x29)) + 1
+        if len(zero):
+            cell = np.searchsorted(bounds, zero, side="right") - 1
+            zero = zero[(zero - 1 >= bounds[cell]) & (zero + 1 < bounds[cell + 1])]
+            drop[zero] = True
+    kept = np.concatenate([[0], np.cumsum(~drop, dtype=np.int64)])[bounds].astype(np.int32)
+    validity = pc.is_valid(values).buffers()[1] if values.null_count else None
+    return pa.StringArray.from_buffers(
+        n, pa.py_buffer(kept.tobytes()), pa.py_buffer(data[~drop].tobytes()), validity, values.null_count
+    )
+
+
 def _surely_invalid(values: pa.Array, region: str) -> np.ndarray:
     """True for the cells :class:`_InvalidPath` proves invalid; False when unsure."""
     path = _invalid_path(region)
     fast = _fast_path(region)
     if path is None or fast is None or len(values) == 0:
         return np.zeros(len(values), dtype=bool)
-    cleaned = pc.replace_substring_regex(values, _TRUNK_MARK, "")
-    cleaned = pc.replace_substring_regex(cleaned, _SEPARATORS, "")
+    cleaned = strip_separators(values)
     plain = pc.invert(
         pc.or_(pc.match_substring_regex(values, _BREAK_MARK), pc.match_substring_regex(values, _EXCEL_CELL))
     )
@@ -273,8 +313,7 @@ def normalize_phones(values: pa.Array | pa.ChunkedArray, region: str = "FR") -> 
 
 def _fast_decide(values: pa.Array, fast: _FastPath) -> tuple[pa.Array, pa.Array, pa.Array]:
     """(digits, kind, decided) per value, for the spellings the region's patterns settle."""
-    cleaned = pc.replace_substring_regex(values, _TRUNK_MARK, "")
-    cleaned = pc.replace_substring_regex(cleaned, _SEPARATORS, "")
+    cleaned = strip_separators(values)
     parts = pc.extract_regex(cleaned, fast.extract)
     nsn = pc.struct_field(parts, [0])
     matched = parts.is_valid()
