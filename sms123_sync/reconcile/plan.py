@@ -307,8 +307,85 @@ def _shared_codes(known: pa.Array, desired: pa.Array) -> tuple[np.ndarray, np.nd
     return codes[: len(known)], codes[len(known) :]
 
 
-def _pairs_on_number(known_members: pd.DataFrame, desired_members: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class KnownIndex:
+    """What the planner derives from the known state alone, as integers: each record's
+    key code (``keys[key_codes[i]]``), group code (``groups[group_codes[i]]``) and, when
+    every number is plain digits, the records hashed on (number, group) for pairing.
+
+    It needs nothing of the export, so ``make_plan`` and ``run_sync`` build it on the
+    thread that loads the state while the export is read (:func:`index_known`).
+    """
+
+    key_codes: np.ndarray
+    keys: pd.Index
+    group_codes: np.ndarray
+    groups: tuple[str, ...]
+    records: pd.Index | None  # number * (len(groups) + 1) + group code; None: pair another way
+
+    @property
+    def contact_count(self) -> int:
+        return len(self.keys)
+
+    def group_names(self, renames: Mapping[str, str]) -> list[str]:
+        """The groups in code order, as the plan names them once ``renames`` are made."""
+        return [renames.get(group, group) for group in self.groups]
+
+    def records_of(self, keys: Iterable[Any]) -> pd.Series:
+        """How many known records each of ``keys`` has (0 for an unknown key)."""
+        wanted = pd.Index(list(keys))
+        found = self.keys.get_indexer(wanted)
+        per_code = np.bincount(self.key_codes[self.key_codes >= 0], minlength=len(self.keys))
+        return pd.Series(np.where(found >= 0, per_code[found], 0), index=wanted)
+
+    def contacts_per_group(self, renames: Mapping[str, str]) -> dict[str, int]:
+        """How many distinct keys each group has, by its name after ``renames``."""
+        width = max(len(self.keys), 1)
+        known = (self.group_codes >= 0) & (self.key_codes >= 0)
+        pairs = self.group_codes[known] * width + self.key_codes[known]
+        if len(self.groups) * width <= 8 * len(pairs) + 1024:  # dense: one count per (group, key)
+            present = np.flatnonzero(np.bincount(pairs, minlength=len(self.groups) * width))
+        else:  # np.unique is a hundred times slower than a sort on NumPy 2.4
+            ordered = np.sort(pairs)
+            present = ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
+        per_group = np.bincount(present // width, minlength=len(self.groups))
+        return dict(zip(self.group_names(renames), (int(n) for n in per_group), strict=True))
+
+
+def index_known(known: KnownState) -> KnownIndex:
+    """The :class:`KnownIndex` of ``known``; a pure function of it."""
+    members = known.memberships
+    key_codes, keys = pd.factorize(members["key"])
+    group_codes, groups = pd.factorize(members["grp"])
+    records = None
+    numbers = text_array(members["numero"])
+    width = len(groups) + 1
+    if is_plain_number(numbers):
+        values = pc.cast(numbers, pa.int64()).to_numpy()
+        if values.max(initial=0) < (2**62) // width:
+            records = pd.Index(values * width + group_codes.astype(np.int64))
+            # Hashed now, on this thread: a state that breaks its own (group, number) key
+            # is paired the slow way.
+            if not records.is_unique:
+                records = None
+    return KnownIndex(
+        np.asarray(key_codes, dtype=np.int64),
+        pd.Index(keys),
+        np.asarray(group_codes, dtype=np.int64),
+        tuple(str(g) for g in groups),
+        records,
+    )
+
+
+def _pairs_on_number(
+    known_members: pd.DataFrame, desired_members: pd.DataFrame, index: KnownIndex, renames: Mapping[str, str]
+) -> tuple[np.ndarray, np.ndarray]:
     """Positions (in known_members, in desired_members) of the records both hold: same group, same number."""
+    if index.records is not None:
+        found = _pairs_on_index(desired_members, index, renames)
+        if found is not None:
+            d_pos = np.flatnonzero(found >= 0)
+            return found[d_pos], d_pos
     k_grp, d_grp = _shared_codes(text_array(known_members["grp"]), text_array(desired_members["grp"]))
     k_num, d_num = _number_codes(text_array(known_members["numero"]), text_array(desired_members["numero"]))
     width = int(max(k_grp.max(initial=0), d_grp.max(initial=0))) + 1
@@ -335,11 +412,35 @@ def _with_known_fields(
     return pd.concat([slim, fields_at(positions)], axis=1)
 
 
+def _pairs_on_index(desired_members: pd.DataFrame, index: KnownIndex, renames: Mapping[str, str]) -> np.ndarray | None:
+    """For each desired record, the position of the known record of the same (group,
+    number) or -1, looked up in the known records' hash; None when the desired numbers
+    do not fit it (not plain digits, or too large)."""
+    assert index.records is not None
+    numbers = text_array(desired_members["numero"])
+    width = len(index.groups) + 1
+    if not is_plain_number(numbers):
+        return None
+    values = pc.cast(numbers, pa.int64()).to_numpy()
+    if values.max(initial=0) >= (2**62) // width:
+        return None
+    encoded = pc.dictionary_encode(text_array(desired_members["grp"]))
+    names = pd.Index(index.group_names(renames))
+    code_of = names.get_indexer(pd.Index(encoded.dictionary.to_pylist()))
+    groups = code_of[encoded.indices.to_numpy(zero_copy_only=False)] if len(code_of) else code_of
+    # A group the state does not hold has no known record: -1 is never a record's value.
+    records = np.where(groups >= 0, values * width + groups, -1)
+    found: np.ndarray = index.records.get_indexer(pd.Index(records))
+    return found
+
+
 def _match(
     known_members: pd.DataFrame,
     desired_members: pd.DataFrame,
     contacts: pd.DataFrame,
     fields_at: Callable[[np.ndarray], pd.DataFrame],
+    index: KnownIndex,
+    renames: Mapping[str, str],
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Pairs known records with desired ones: (adds, changed records, number changes, deletes).
 
@@ -350,7 +451,7 @@ def _match(
     hold, so no operation waits on another (swaps and hand-overs included). The pairing
     runs on integers; full rows are built only for the few records that change.
     """
-    k_pos, d_pos = _pairs_on_number(known_members, desired_members)
+    k_pos, d_pos = _pairs_on_number(known_members, desired_members, index, renames)
     k_key, d_key = text_array(known_members["key"]), text_array(desired_members["key"])
     key_differs = pc.not_equal(k_key.take(k_pos), d_key.take(d_pos)).to_numpy(zero_copy_only=False)
     hash_differs = known_members["fhash"].to_numpy(dtype=np.int64)[k_pos] != desired_members["fhash"].to_numpy()[d_pos]
@@ -377,9 +478,13 @@ def _match(
     return adds, same, moves, dels
 
 
-def plan_changes(desired: DesiredState, known: KnownState) -> Plan:
+def plan_changes(desired: DesiredState, known: KnownState, index: KnownIndex | None = None) -> Plan:
     """The operations that make the account match ``desired``, in the order they run:
-    groups first, then adds, updates and deletes of contacts, then group deletes."""
+    groups first, then adds, updates and deletes of contacts, then group deletes.
+
+    ``index`` is :func:`index_known` of ``known``, when the caller built it already.
+    """
+    index = index if index is not None else index_known(known)
     mirror = desired.mode == "mirror"
     known_members = known.memberships
     desired_members = _desired_members(desired)
@@ -394,12 +499,11 @@ def plan_changes(desired: DesiredState, known: KnownState) -> Plan:
     ops = _group_ops(renames, sorted(desired_groups - known_groups - set(renames.values())))
     if renames:
         known_members = known_members.assign(grp=known_members["grp"].replace(renames))
-    adds, same, moves, dels = _match(known_members, desired_members, desired.contacts, known.fields_at)
+    adds, same, moves, dels = _match(known_members, desired_members, desired.contacts, known.fields_at, index, renames)
     ops += _add_ops(adds)
     ops += _updates(same, None)
     ops += _updates(moves, "phone number changed")
-    known_keys = _KnownKeys.of(known_members)
-    deletes = _delete_ops(desired, known_keys, desired_members, dels) if mirror and len(dels) else _Deletes()
+    deletes = _delete_ops(desired, index, renames, desired_members, dels) if mirror and len(dels) else _Deletes()
     ops += deletes.ops
     if mirror:
         gone_groups = sorted(known_groups - desired_groups - set(renames))
@@ -408,7 +512,7 @@ def plan_changes(desired: DesiredState, known: KnownState) -> Plan:
     ops.sort(key=lambda op: op.kind)
     return Plan(
         tuple(ops),
-        known_contacts=known_keys.count,
+        known_contacts=index.contact_count,
         removed_contacts=deletes.removed,
         desired_contacts=len(desired.contacts),
         renames=tuple(renames.items()),
@@ -474,49 +578,12 @@ class _Deletes:
     losses: tuple[GroupLoss, ...] = ()
 
 
-@dataclass(frozen=True)
-class _KnownKeys:
-    """The known records' keys as integers (``codes[i]`` indexes ``keys``) and groups: the
-    guard's counts of distinct contacts run on these, not on two million strings each."""
-
-    codes: np.ndarray
-    keys: pd.Index
-    groups: pd.Series
-
-    @classmethod
-    def of(cls, known_members: pd.DataFrame) -> _KnownKeys:
-        codes, keys = pd.factorize(known_members["key"])
-        return cls(np.asarray(codes, dtype=np.int64), pd.Index(keys), known_members["grp"])
-
-    @property
-    def count(self) -> int:
-        return len(self.keys)
-
-    def records_of(self, keys: Iterable[Any]) -> pd.Series:
-        """How many known records each of ``keys`` has (0 for an unknown key)."""
-        wanted = pd.Index(list(keys))
-        found = self.keys.get_indexer(wanted)
-        per_code = np.bincount(self.codes[self.codes >= 0], minlength=len(self.keys))
-        return pd.Series(np.where(found >= 0, per_code[found], 0), index=wanted)
-
-    def contacts_per_group(self, groups: Iterable[str]) -> dict[str, int]:
-        """How many distinct keys each of ``groups`` has (one pass over every group)."""
-        group_codes, names = pd.factorize(self.groups)
-        known = (group_codes >= 0) & (self.codes >= 0)
-        width = max(len(self.keys), 1)
-        pairs = group_codes[known].astype(np.int64) * width + self.codes[known]
-        if len(names) * width <= 8 * len(pairs) + 1024:  # dense: one count per (group, key)
-            present = np.flatnonzero(np.bincount(pairs, minlength=len(names) * width))
-        else:
-            ordered = np.sort(pairs)
-            present = ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
-        per_group = np.bincount(present // width, minlength=len(names))
-        index = {str(name): i for i, name in enumerate(names)}
-        return {group: int(per_group[index[group]]) if group in index else 0 for group in groups}
-
-
 def _delete_ops(
-    desired: DesiredState, known: _KnownKeys, desired_members: pd.DataFrame, dels: pd.DataFrame
+    desired: DesiredState,
+    known: KnownIndex,
+    renames: Mapping[str, str],
+    desired_members: pd.DataFrame,
+    dels: pd.DataFrame,
 ) -> _Deletes:
     """The known records to delete, group by group (or with one group-less call for a
     contact that leaves an exclusive account), never those of a rejected row."""
@@ -526,7 +593,7 @@ def _delete_ops(
     unwanted = leaving_count[~still_wanted.to_numpy(zero_copy_only=False)]
     known_count = known.records_of(unwanted.index)
     leaves = {k for k, n in unwanted.items() if n == known_count.get(k, -1)}
-    explained, vanished, losses = _losses(known, desired_members, dels, leaves, desired.filtered_out)
+    explained, vanished, losses = _losses(known, renames, desired_members, dels, leaves, desired.filtered_out)
     exclusive = desired.account == "exclusive"
     # A delete without a group removes the number everywhere: never while it is wanted elsewhere.
     wanted_numbers = set(desired_members["numero"].unique()) if exclusive else set()
@@ -567,7 +634,8 @@ def _is_in(values: pd.Series, wanted: Iterable[Any]) -> np.ndarray:
 
 
 def _losses(
-    known: _KnownKeys,
+    known: KnownIndex,
+    renames: Mapping[str, str],
     desired_members: pd.DataFrame,
     dels: pd.DataFrame,
     leaves: set[Any],
@@ -588,7 +656,7 @@ def _losses(
     per_group = lost.groupby("grp")["key"].size()
     if not len(per_group):
         return explained, vanished, ()
-    known_per_group = known.contacts_per_group(str(g) for g in per_group.index)
+    known_per_group = known.contacts_per_group(renames)
     return (
         explained,
         vanished,

@@ -25,8 +25,8 @@ from sms123_sync.api.connection import ConnectionSettings, connect
 from sms123_sync.mapping.desired import DesiredResult
 from sms123_sync.mapping.pipeline import read_plannable
 from sms123_sync.reconcile.apply import Applier, ApplyOptions, Outcome, RunResult
-from sms123_sync.reconcile.plan import Operation, Plan, PlanOptions, plan_changes
-from sms123_sync.reconcile.state import StateStore
+from sms123_sync.reconcile.plan import KnownIndex, Operation, Plan, PlanOptions, index_known, plan_changes
+from sms123_sync.reconcile.state import KnownState, StateStore
 from sms123_sync.sources import source_fingerprint
 from sms123_sync.sources.files import file_fingerprint
 
@@ -59,10 +59,16 @@ def make_plan(
     no network, no change to the state."""
     first = _read_first(source, mapping, state)
     with StateStore(state) as store, _loader() as loader:
-        known = loader.submit(store.load, fields=False)
+        loaded = loader.submit(_load_for_plan, store)
         desired = first if first is not None else read_plannable(source, mapping)
-        plan = plan_changes(desired.state, known.result())
+        plan = plan_changes(desired.state, *loaded.result())
     return desired, plan.checked(options)
+
+
+def _load_for_plan(store: StateStore) -> tuple[KnownState, KnownIndex]:
+    """The state as the planner reads it, with what the planner derives from it alone."""
+    known = store.load(fields=False)
+    return known, index_known(known)
 
 
 def _read_first(source: Path | str, mapping: Path | str, state: Path | str) -> DesiredResult | None:
@@ -102,7 +108,7 @@ def run_sync(
         store.acquire()
         # A killed run's open calls are settled before planning and change the state:
         # then it loads after them. Otherwise it loads while the export is read.
-        early = loader.submit(store.load, fields=False) if not first and not store.open_entries() else None
+        early = loader.submit(_load_for_plan, store) if not first and not store.open_entries() else None
         desired = first if first is not None else read_plannable(source, mapping)
         fingerprints = {
             "source_fingerprint": source_fingerprint(source),
@@ -127,8 +133,8 @@ def run_sync(
                 store.end_run(run_id, settled.exit_code, {"settled": len(settled.outcomes)})
                 plan = plan_changes(desired.state, store.load(fields=False))
                 return SyncReport(desired, plan, None, settled, run_id, **fingerprints)
-            known = early.result() if early is not None else store.load(fields=False)
-            plan = plan_changes(desired.state, known).checked(plan_options)
+            loaded = early.result() if early is not None else _load_for_plan(store)
+            plan = plan_changes(desired.state, *loaded).checked(plan_options)
             guard_counts = _guard_counts(plan)
             if plan.guard is not None and plan.held:
                 store.journal_held(run_id, [op.to_json() for op in plan.held], plan.guard.release)
