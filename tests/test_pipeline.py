@@ -27,7 +27,7 @@ from sms123_sync.mapping.normalize import (
 )
 from sms123_sync.mapping.pipeline import read_desired
 from sms123_sync.mapping.problems import ProblemCode
-from sms123_sync.sources import read_source
+from sms123_sync.sources import SourceOptions, read_source
 
 ROOT = Path(__file__).parent.parent
 
@@ -60,6 +60,20 @@ def _csv(tmp: Path, content: str, encoding: str = "utf-8", name: str = "in.csv")
 
 
 HEADER = "Id;Tel;Nom;Naissance;CP;Ville;Groupes\n"
+
+
+@pytest.mark.parametrize(
+    ("last_name", "encoding", "expected"),
+    [("Noël", "utf-8", "utf-8"), ("Noël", "cp1252", "cp1252"), ("No\x81l", "latin-1", "latin-1")],
+)
+def test_the_encoding_is_judged_on_the_whole_file(tmp_path: Path, last_name: str, encoding: str, expected: str) -> None:
+    # 3000 plain rows (beyond the sniffed head), then one name in the file's encoding.
+    rows = "".join(f"{i};06 12 34 {i // 100:02d} {i % 100:02d};Martin;;;;VIP\n" for i in range(3000))
+    src = tmp_path / "in.csv"
+    src.write_bytes((HEADER + rows).encode("ascii") + f"9999;07 56 34 56 78;{last_name};;;;VIP\n".encode(encoding))
+    assert read_source(src, SourceOptions()).encoding == expected
+    result = read_desired(src, _write(tmp_path, BASIC))
+    assert result.state.contacts.set_index("numero").loc["33756345678", "nom"] == last_name
 
 
 def test_cp1252_semicolon_file(tmp_path: Path) -> None:
@@ -346,3 +360,7 @@ date_cells = st.one_of(
 def test_date_column_matches_the_scalar_rule(values: list[object], fmt: str | None) -> None:
     column = datea_column(pd.Series(values, dtype=object), fmt).fillna("").tolist()
     assert column == [to_datea(v, fmt) or "" for v in values]
+    # A CSV column (Arrow strings) takes Arrow's path to its distinct cells: same dates.
+    texts = [v if isinstance(v, str) else "" for v in values]
+    arrow = datea_column(pd.Series(texts, dtype=pd.StringDtype("pyarrow")), fmt).fillna("").tolist()
+    assert arrow == [to_datea(v, fmt) or "" for v in texts]

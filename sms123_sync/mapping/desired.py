@@ -50,7 +50,7 @@ from sms123_sync.mapping.normalize import (
     TYPE_LABELS,
     choose_in_cell,
     clean_text_array,
-    datea_column,
+    datea_array,
     empty_dates,
     is_plain_number,
     normalize_group,
@@ -294,8 +294,7 @@ def _field_values(
             fmt = src.format if isinstance(src, FromColumn) else None
             if name == "datea":
                 raw_dates[column] = frame[column]
-                dates = datea_column(frame[column], fmt).fillna("")
-                values[name] = pa.array(dates.to_numpy(dtype=object), pa.string())
+                values[name] = pc.fill_null(datea_array(frame[column], fmt), "")
                 continue
             text = clean_text_array(text_array(frame[column]))
         if isinstance(text, str):

@@ -548,8 +548,29 @@ def to_datea(value: object, fmt: str | None) -> str | None:
 
 
 def datea_column(values: pd.Series, fmt: str | None) -> pd.Series:
-    """:func:`to_datea` over a column; each distinct cell is parsed once."""
-    codes, uniques = pd.factorize(values.to_numpy(dtype=object, na_value=""))
+    """:func:`to_datea` over a column (None where no date); each distinct cell is parsed once."""
+    dates = datea_array(values, fmt).to_pylist()
+    return pd.Series(dates, index=values.index, dtype=object)
+
+
+def datea_array(values: pd.Series, fmt: str | None) -> pa.Array:
+    """:func:`to_datea` over a column as Arrow strings, null where no date.
+
+    A text column (every CSV column) is split into distinct cells by Arrow, without a
+    Python string per row; Excel columns can hold dates and go through pandas.
+    """
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        encoded = pc.dictionary_encode(text_array(values))
+        uniques: list[object] = encoded.dictionary.to_pylist()
+        codes = encoded.indices
+    else:
+        factorized, distinct = pd.factorize(values.to_numpy(dtype=object, na_value=""))
+        uniques, codes = list(distinct), pa.array(factorized, pa.int64())
+    return pa.array(_dateas_of(uniques, fmt), pa.string()).take(codes)
+
+
+def _dateas_of(uniques: list[object], fmt: str | None) -> list[str | None]:
+    """The ``jjmmaa`` of each distinct cell, or None."""
     text = pd.Series(uniques, dtype=object).astype(str).str.strip()
     text = text.mask(text.str.fullmatch(_DATE_PLACEHOLDER), "")
     out = pd.Series(None, index=text.index, dtype=object)
@@ -561,8 +582,7 @@ def datea_column(values: pd.Series, fmt: str | None) -> pd.Series:
         ok = parsed.notna()
         out.loc[ok[ok].index] = parsed[ok].dt.strftime(_DATEA)
         pending.loc[ok[ok].index] = False
-    result = out.to_numpy(dtype=object)[codes] if len(out) else np.full(len(values), None, dtype=object)
-    return pd.Series(result, index=values.index, dtype=object)
+    return [value if isinstance(value, str) else None for value in out.tolist()]
 
 
 #: What systems write for "no date": 0/0/00, 00/00/0000, 0000-00-00 (with a zero time or not).
