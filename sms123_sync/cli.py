@@ -893,6 +893,7 @@ def sync_command(
 @cli.group(invoke_without_command=True)
 @_state_option
 @click.option("--limit", type=click.IntRange(1, 100_000), default=30, show_default=True, help="How many runs to list.")
+@language_option
 @click.pass_context
 def runs(ctx: click.Context, state_path: Path, limit: int) -> None:
     """Past runs, newest first: when, how long, source, counts, exit code."""
@@ -949,6 +950,7 @@ def state() -> None:
 
 @state.command("show")
 @_state_option
+@language_option
 def state_show(state_path: Path) -> None:
     """Groups and contact counts the tool knows."""
     from sms123_sync.reconcile.state import StateStore
