@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
 
-from sms123_sync import i18n
+from sms123_sync import click_i18n, i18n
 from sms123_sync.cli import cli
 from sms123_sync.errors import InputError, MappingError, StateError
 from sms123_sync.reconcile.state import StateStore
@@ -383,6 +383,71 @@ def test_init_explains_its_guesses_in_french(workspace: Path) -> None:
     english = _run("init", "crm.csv", "-o", "crm.yaml", "--force", "--lang", "en")
     assert english.exit_code == 0, english.output
     assert "  nom: Nom (is named like a name)" in english.output.splitlines()
+
+
+# -- click's own words ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "french", "english"),
+    [
+        (["validate", "--nope"], "Option '--nope' inconnue.", "No such option '--nope'."),
+        (["validate"], "Argument manquant 'SOURCE'.", "Missing argument 'SOURCE'."),
+        (["validate", "x.csv"], "Option manquante '--mapping' / '-m'.", "Missing option '--mapping' / '-m'."),
+        (
+            ["validate", "x", "-m", "m.yaml", "--show", "lots"],
+            f"Valeur non valide pour '--show'{NBSP}: 'lots' n’est pas une valeur valide (integer range).",
+            "Invalid value for '--show': 'lots' is not a valid integer range.",
+        ),
+        (["validate", "x", "y", "-m", "m.yaml"], f"Argument en trop{NBSP}: (y)", "Got unexpected extra argument (y)"),
+    ],
+    ids=["unknown-option", "missing-argument", "missing-option", "bad-value", "extra-argument"],
+)
+def test_click_usage_errors_in_french(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], french: str, english: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for how in ("locale", "option"):
+        result = _run(*args, env=FRENCH) if how == "locale" else _run("validate", "--lang", "fr", *args[1:])
+        assert result.exit_code == 2
+        assert result.output == (
+            f"Utilisation{NBSP}: sms123-sync validate [OPTIONS] SOURCE\n"
+            f"Essayez «{NBSP}sms123-sync validate --help{NBSP}» pour l’aide.\n\n"
+            f"Erreur{NBSP}: {french}\n"
+        ), how
+    result = _run(*args, env=FRENCH | {"LC_ALL": "C.UTF-8"})
+    assert result.exit_code == 2
+    assert result.output == (
+        "Usage: sms123-sync validate [OPTIONS] SOURCE\nTry 'sms123-sync validate --help' for help.\n\n"
+        f"Error: {english}\n"
+    )
+
+
+def test_an_unknown_command_and_a_suggestion_in_french() -> None:
+    result = _run("stat", env=FRENCH)
+    assert result.exit_code == 2
+    assert result.output.endswith(f"Erreur{NBSP}: Commande 'stat' inconnue. Vouliez-vous dire 'state'{NBSP}?\n")
+    assert result.output.startswith(f"Utilisation{NBSP}: sms123-sync [OPTIONS] COMMAND [ARGS]...\n")
+
+
+def test_help_frame_in_french_option_texts_in_english() -> None:
+    result = _run("state", "show", "--help", "--lang", "fr")
+    assert result.exit_code == 0
+    assert result.output.startswith(f"Utilisation{NBSP}: sms123-sync state show [OPTIONS]\n")
+    assert f"[par défaut{NBSP}:" in result.output and "[default:" not in result.output
+    assert "Groups and contact counts the tool knows." in result.output  # our help texts stay English
+    english = _run("state", "show", "--help", env=FRENCH | {"LC_ALL": "C"})
+    assert english.exit_code == 0 and "[default:" in english.output
+
+
+def test_every_click_message_we_translate_is_clicks_own() -> None:
+    """A click release that rewords a message fails here, not silently back in English."""
+    import click
+
+    source = "".join(path.read_text("utf-8") for path in Path(click.__file__).parent.glob("*.py"))
+    ours = [*click_i18n.CLICK_MESSAGES, *click_i18n.CLICK_PLURALS, *filter(None, click_i18n.CLICK_PLURALS.values())]
+    assert [m for m in ours if json.dumps(m) not in source] == []
+    assert all(module._ is click_i18n.click_gettext for module in click_i18n.MODULES)
 
 
 # -- --lang on every command that speaks -----------------------------------------------------
