@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from sms123_sync import i18n
 from sms123_sync.cli import cli
 
 TARGET = Path(__file__).with_name("cli.md")
@@ -53,7 +54,8 @@ def _section(path: tuple[str, ...], command: click.Command) -> str:
 
 def render() -> str:
     """The whole reference page, one section per command and subcommand."""
-    sections = [_section(path, command) for path, command in _walk(cli, ("sms123-sync",))]
+    with i18n.use("en"):  # the reference is English, whatever the locale of whoever runs this
+        sections = [_section(path, command) for path, command in _walk(cli, ("sms123-sync",))]
     return INTRO + "\n" + "\n".join(sections)
 
 

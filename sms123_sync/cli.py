@@ -28,7 +28,7 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from sms123_sync import __version__, i18n
+from sms123_sync import __version__, click_i18n, i18n
 from sms123_sync.api.wire import WireFormat
 from sms123_sync.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, InputError, Sms123Error
 from sms123_sync.files import DEFAULT_STATE, WORK_DIR, open_private, output_problem
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("sms123_sync")
+click_i18n.install()  # click's own words (Usage:, Error: …) in the reader's language
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -78,10 +79,14 @@ class _Cli(click.Group):
     file, or to ``.sms123-sync/crash-….log``; the exit code is EXIT_INTERNAL (70).
     """
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:
+    def main(self, args: Any = None, *rest: Any, **kwargs: Any) -> Any:
         # The language --lang chooses lasts to the end of this call, error lines included.
         with i18n.scope():
-            return super().main(*args, **kwargs)
+            argv = list(sys.argv[1:] if args is None else args)
+            # Click reads the command line before any option's callback, and refuses an
+            # unknown option there: --lang is looked for first, so that refusal speaks it too.
+            _choose_language_early(argv)
+            return super().main(argv, *rest, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -105,6 +110,17 @@ class _Cli(click.Group):
             _internal_error(ctx, exc)
         finally:
             stop_logging(ctx.meta.pop(_LOG_HANDLER, None))
+
+
+def _choose_language_early(argv: list[str]) -> None:
+    """Speaks the language of a valid ``--lang`` on the command line, if there is one."""
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            return
+        value = argv[i + 1] if arg == "--lang" and i + 1 < len(argv) else arg.removeprefix("--lang=")
+        if (arg == "--lang" or arg.startswith("--lang=")) and value in i18n.LANGUAGES:
+            i18n.choose(value)
+            return
 
 
 def _record_failure(ctx: click.Context, message: object, code: int) -> str:
@@ -177,10 +193,14 @@ class _ClickText:
             again = click.BadParameter(
                 exc.text.in_language(language), ctx=exc.ctx, param=exc.param, param_hint=exc.param_hint
             )
-            return again.format_message()
+            with i18n.use(language):  # click's frame ("Invalid value for …") in that language too
+                return again.format_message()
         if isinstance(exc, _UsageError):
             return exc.text.in_language(language)
-        return exc.format_message()
+        # Click's own error: its message was said when raised, in the reader's language;
+        # the frame around it is said now.
+        with i18n.use(language):
+            return exc.format_message()
 
     def __str__(self) -> str:
         return self.in_language(i18n.current())
@@ -894,6 +914,7 @@ def sync_command(
 @cli.group(invoke_without_command=True)
 @_state_option
 @click.option("--limit", type=click.IntRange(1, 100_000), default=30, show_default=True, help="How many runs to list.")
+@language_option
 @click.pass_context
 def runs(ctx: click.Context, state_path: Path, limit: int) -> None:
     """Past runs, newest first: when, how long, source, counts, exit code."""
@@ -950,6 +971,7 @@ def state() -> None:
 
 @state.command("show")
 @_state_option
+@language_option
 def state_show(state_path: Path) -> None:
     """Groups and contact counts the tool knows."""
     from sms123_sync.reconcile.state import StateStore

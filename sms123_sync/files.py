@@ -11,6 +11,9 @@ import stat
 from pathlib import Path
 from typing import IO, Any
 
+from sms123_sync.i18n import Text
+from sms123_sync.i18n import lazy_gettext as _
+
 PRIVATE_MODE = 0o600
 # The tool's own folder and default state file; here, in a module without heavy imports,
 # so the command line can show them as defaults without loading the state code.
@@ -35,21 +38,21 @@ def open_private(path: Path, mode: str = "w", **options: Any) -> IO[Any]:
         raise
 
 
-def output_problem(path: Path) -> str | None:
+def output_problem(path: Path) -> Text | None:
     """Why ``path`` cannot be written as an output file, or None when it can.
 
     Checked before any work starts, so a bad path costs nothing. Missing folders are
     fine (they are created) when the nearest existing one is writable.
     """
     if path.is_dir():
-        return f"{path} is a folder; give a file name"
+        return _("{path} is a folder; give a file name").format(path=path)
     parent = path.parent
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir():
-        return f"{parent} is not a folder"
+        return _("{path} is not a folder").format(path=parent)
     if not os.access(parent, os.W_OK | os.X_OK):
-        return f"the folder {parent} is not writable"
+        return _("the folder {path} is not writable").format(path=parent)
     if path.exists() and not os.access(path, os.W_OK):
-        return f"{path} is not writable"
+        return _("{path} is not writable").format(path=path)
     return None

@@ -156,6 +156,11 @@ class Text:
         self._count = count
         self._params = params
 
+    @property
+    def msgids(self) -> tuple[str, str | None]:
+        """The English it is made from, as the catalog keys it (singular, plural or None)."""
+        return self._singular, self._plural
+
     def format(self, **params: Any) -> Text:
         return Text(self._singular, self._plural, self._count, {**(self._params or {}), **params})
 

@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
 
-from sms123_sync import i18n
+from sms123_sync import click_i18n, i18n
 from sms123_sync.cli import cli
-from sms123_sync.errors import InputError
+from sms123_sync.errors import InputError, MappingError, StateError
+from sms123_sync.reconcile.state import StateStore
+from sms123_sync.sandbox.server import DEFAULT_KEY, DEFAULT_USER, Faults, Sandbox
 from sms123_sync.sources import read_source
 
 FRENCH = {"LANG": "fr_FR.UTF-8"}
@@ -22,7 +28,7 @@ NBSP = "\u00a0"
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(cli, list(args), env=env)
+    return CliRunner().invoke(cli, list(args), env=env, prog_name="sms123-sync")
 
 
 @pytest.fixture
@@ -202,3 +208,277 @@ def test_a_bad_option_in_json_stays_english(workspace: Path) -> None:
         outputs[lang] = json.loads(result.stdout)
     assert outputs["fr"] == outputs["en"]
     assert outputs["en"]["error"] == "Invalid value for --max-delete: 'lots': give a count (500), a share (25%) or none"
+
+
+# -- the state file, stops, output paths ------------------------------------------------
+
+
+def test_a_state_file_that_is_a_folder_is_refused_in_french(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("d").mkdir()
+    result = _run("state", "show", "--state", "d", "--lang", "fr")
+    assert result.exit_code == 2
+    assert result.output == (
+        f"erreur{NBSP}: d{NBSP}: c’est un dossier, pas un fichier d’état{NBSP}; "
+        "passez --state avec le chemin d’un fichier\n"
+    )
+    english = _run("state", "show", "--state", "d", env=FRENCH | {"LC_ALL": "C.UTF-8"})
+    assert english.exit_code == 2
+    assert english.output == "error: d: is a folder, not a state file; pass --state with a file path\n"
+
+
+def test_a_newer_state_file_is_refused_in_french(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    StateStore("s.sqlite").close()
+    with sqlite3.connect("s.sqlite") as db:
+        db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    db.close()
+    result = _run("runs", "--state", "s.sqlite", env=FRENCH)
+    assert result.exit_code == 2
+    assert result.output == (
+        f"erreur{NBSP}: s.sqlite{NBSP}: écrit par une version plus récente de sms123-sync (schéma 99){NBSP}; "
+        "mettez l’outil à jour\n"
+    )
+
+
+def test_a_held_lock_is_said_in_french_and_logged_in_english(workspace: Path) -> None:
+    with StateStore(".sms123-sync/state.sqlite") as held:
+        held.acquire()
+        result = _run("sync", "night2.csv", "-m", "m.yaml", "--sandbox", "--yes", "--lang", "fr", "--json")
+    assert result.exit_code == 2
+    assert re.fullmatch(
+        f"erreur{NBSP}: \\.sms123-sync/state\\.sqlite est utilisé par pid {os.getpid()} on .* since .*{NBSP}; "
+        "attendez qu’il ait fini\n",
+        result.stderr,
+    ), result.stderr
+    assert re.fullmatch(
+        r"\.sms123-sync/state\.sqlite is in use by pid \d+ on .*; wait for it to finish",
+        json.loads(result.stdout)["error"],
+    )
+
+
+def test_bad_report_paths_are_refused_in_french_and_english_in_json(workspace: Path) -> None:
+    (workspace / "out.csv").mkdir()
+    args = ["plan", "night2.csv", "-m", "m.yaml", "--report", "out", "--report", "out.csv", "--json"]
+    for lang in ("fr", "en"):
+        result = _run(*args, "--lang", lang)
+        assert result.exit_code == 2
+        assert json.loads(result.stdout)["error"] == (
+            "--report out: unknown format '(none)'; use one of .csv, .html, .json, .xlsx; "
+            "--report out.csv: out.csv is a folder; give a file name"
+        )
+        assert result.stderr == (
+            f"erreur{NBSP}: --report out{NBSP}: format '(none)' inconnu{NBSP}; utilisez l’un de ces formats{NBSP}: "
+            f".csv, .html, .json, .xlsx; --report out.csv{NBSP}: out.csv est un dossier{NBSP}; "
+            "donnez un nom de fichier\n"
+            if lang == "fr"
+            else "error: --report out: unknown format '(none)'; use one of .csv, .html, .json, .xlsx; "
+            "--report out.csv: out.csv is a folder; give a file name\n"
+        )
+
+
+def test_a_deadline_stop_is_said_in_french(workspace: Path, sandbox: Sandbox) -> None:
+    lines = "".join(f"{i};06{20_000_000 + i};Nom{i};A\n" for i in range(40))
+    (workspace / "many.csv").write_text("Id;Tel;Nom;G\n" + lines, "utf-8")
+    sandbox.faults = Faults(latency_ms=30)
+    args = ["sync", "many.csv", "-m", "m.yaml", "--state", "s.sqlite", "--yes", "--base-url", sandbox.url]
+    args += ["--user", DEFAULT_USER, "--concurrency", "1", "--deadline", "0.3s", "--lang", "fr"]
+    result = _run(*args, env={"SMS123_API_KEY": DEFAULT_KEY})
+    assert result.exit_code == 1, result.output
+    stop = re.search(
+        f"l’heure limite de l’exécution est passée{NBSP}: (\\d+) opérations? faites?{NBSP}; "
+        f"non lancées{NBSP}: (\\d+){NBSP}; la prochaine exécution reprendra à partir de là",
+        result.output,
+    )
+    assert stop is not None, result.output
+    assert int(stop[2]) > 0
+    assert "deadline" not in result.output
+
+
+# -- the mapping's problems and init's guesses --------------------------------------------
+
+BAD_MAPPING = (
+    "fields: {numero: Telephone, nom: [5]}\n"
+    "groups: {column: G, level: first}\n"
+    "mode: mirorr\n"
+    "groupz: 1\n"
+    "filter:\n"
+    "  - {column: Nom, is: peut-etre}\n"
+)
+
+
+def test_mapping_problems_are_said_in_french_with_our_words_not_pydantics(workspace: Path) -> None:
+    (workspace / "bad.yaml").write_text(BAD_MAPPING, encoding="utf-8")
+    result = _run("validate", "night2.csv", "-m", "bad.yaml", "--lang", "fr")
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        f"erreur{NBSP}: bad.yaml{NBSP}: 6 problèmes dans le mapping{NBSP}:",
+        f"  - ligne 1{NBSP}: fields.nom{NBSP}: la valeur doit être un texte ou une table de clés ({{clé: valeur}})"
+        f"{NBSP}; trouvé une liste",
+        f"  - ligne 2{NBSP}: groups{NBSP}: level: first demande un level_separator "
+        "(le texte entre les niveaux, comme '/')",
+        f"  - ligne 6{NBSP}: filter[0].is{NBSP}: la valeur doit être un booléen (true ou false){NBSP}; "
+        "trouvé 'peut-etre'",
+        f"  - ligne 3{NBSP}: mode{NBSP}: la valeur doit être 'mirror' ou 'upsert'{NBSP}; trouvé 'mirorr'",
+        f"  - ligne 4{NBSP}: clé 'groupz' inconnue{NBSP}; vouliez-vous dire 'groups'{NBSP}?",
+        f"  - fields.numero{NBSP}: la colonne 'Telephone' n’est pas dans night2.csv{NBSP}; "
+        f"le fichier a{NBSP}: 'Id', 'Tel', 'Nom', 'G'",
+    ]
+    english = _run("validate", "night2.csv", "-m", "bad.yaml", "--lang", "en")
+    assert english.exit_code == 2
+    assert english.output.splitlines()[1:] == [
+        "  - line 1: fields.nom: Input should be a valid string or a table of keys ({key: value}); got a list",
+        "  - line 2: groups: level: first needs a level_separator (the text between levels, such as '/')",
+        "  - line 6: filter[0].is: Input should be a valid boolean; got 'peut-etre'",
+        "  - line 3: mode: Input should be 'mirror' or 'upsert'; got 'mirorr'",
+        "  - line 4: unknown key 'groupz'; did you mean 'groups'?",
+        "  - fields.numero: column 'Telephone' is not in night2.csv; the file has: 'Id', 'Tel', 'Nom', 'G'",
+    ]
+
+
+def test_mapping_problems_stay_english_for_callers() -> None:
+    from sms123_sync.mapping.model import parse_mapping
+
+    text = "fields: {numero: Tel}\nfields: {numero: Tel}\ngroups: {columns: [{colum: G}], level: last}\n"
+    with i18n.use("fr"), pytest.raises(MappingError) as duplicate:
+        parse_mapping(text, "m.yaml")
+    assert duplicate.value.problems == ["line 2: key 'fields' appears twice in one mapping (first on line 1); keep one"]
+    with i18n.use("fr"), pytest.raises(MappingError) as schema:
+        parse_mapping("fields: {numero: Tel}\ngroups: {columns: [{colum: G}, 5]}\nmode: 3\n", "m.yaml")
+    assert schema.value.problems == [
+        "line 2: groups.columns: [0]: column: required key is missing; [0]: unknown key 'colum'; "
+        "did you mean 'column'?; "
+        "[1] is 5; give a column name or {column: …, separator: …}",
+        "line 3: mode: Input should be 'mirror' or 'upsert'; got 3",
+    ]
+    with i18n.use("fr"):
+        assert [str(text) for text in schema.value.texts] == [
+            f"ligne 2{NBSP}: groups.columns{NBSP}: [0]{NBSP}: column{NBSP}: clé obligatoire absente; "
+            f"[0]{NBSP}: clé 'colum' inconnue{NBSP}; vouliez-vous dire 'column'"
+            f"{NBSP}?; [1] est 5{NBSP}; donnez un nom de colonne ou {{column: …, separator: …}}",
+            f"ligne 3{NBSP}: mode{NBSP}: la valeur doit être 'mirror' ou 'upsert'{NBSP}; trouvé 3",
+        ]
+
+
+def test_init_explains_its_guesses_in_french(workspace: Path) -> None:
+    (workspace / "crm.csv").write_text(
+        "Id;Portable;Nom;Ville;Groupe\n1;0612345671;Martin;Lyon;A\n2;0612345672;Durand;Paris;B\n"
+        "3;0612345673;Petit;Nice;A\n",
+        "utf-8",
+    )
+    result = _run("init", "crm.csv", "-o", "crm.yaml", "--lang", "fr")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[1:6] == [
+        f"  phone{NBSP}: Portable (100% de ses 3 cellules remplies sont des numéros de téléphone, 100% des mobiles)",
+        f"  nom{NBSP}: Nom (est nommée comme un nom)",
+        f"  v1{NBSP}: Ville (est nommée comme la ville, pour {{v1}} dans les messages)",
+        f"  identity{NBSP}: Id (nommée comme un identifiant{NBSP}; chaque cellule remplie et différente)",
+        f"  groups{NBSP}: Groupe (nommée comme des groupes{NBSP}; 2 valeurs distinctes)",
+    ]
+    # The mapping file keeps English comments, whatever the reader's language.
+    assert '# phone column "Portable": 100% of its 3 filled cells are phone numbers, 100% mobiles' in (
+        workspace / "crm.yaml"
+    ).read_text(encoding="utf-8")
+    english = _run("init", "crm.csv", "-o", "crm.yaml", "--force", "--lang", "en")
+    assert english.exit_code == 0, english.output
+    assert "  nom: Nom (is named like a name)" in english.output.splitlines()
+
+
+# -- click's own words ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "french", "english"),
+    [
+        (["validate", "--nope"], "Option '--nope' inconnue.", "No such option '--nope'."),
+        (["validate"], "Argument manquant 'SOURCE'.", "Missing argument 'SOURCE'."),
+        (["validate", "x.csv"], "Option manquante '--mapping' / '-m'.", "Missing option '--mapping' / '-m'."),
+        (
+            ["validate", "x", "-m", "m.yaml", "--show", "lots"],
+            f"Valeur non valide pour '--show'{NBSP}: 'lots' n’est pas une valeur valide (integer range).",
+            "Invalid value for '--show': 'lots' is not a valid integer range.",
+        ),
+        (["validate", "x", "y", "-m", "m.yaml"], f"Argument en trop{NBSP}: (y)", "Got unexpected extra argument (y)"),
+    ],
+    ids=["unknown-option", "missing-argument", "missing-option", "bad-value", "extra-argument"],
+)
+def test_click_usage_errors_in_french(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], french: str, english: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for how in ("locale", "option"):
+        result = _run(*args, env=FRENCH) if how == "locale" else _run("validate", "--lang", "fr", *args[1:])
+        assert result.exit_code == 2
+        assert result.output == (
+            f"Utilisation{NBSP}: sms123-sync validate [OPTIONS] SOURCE\n"
+            f"Essayez «{NBSP}sms123-sync validate --help{NBSP}» pour l’aide.\n\n"
+            f"Erreur{NBSP}: {french}\n"
+        ), how
+    result = _run(*args, env=FRENCH | {"LC_ALL": "C.UTF-8"})
+    assert result.exit_code == 2
+    assert result.output == (
+        "Usage: sms123-sync validate [OPTIONS] SOURCE\nTry 'sms123-sync validate --help' for help.\n\n"
+        f"Error: {english}\n"
+    )
+
+
+def test_an_unknown_command_and_a_suggestion_in_french() -> None:
+    result = _run("stat", env=FRENCH)
+    assert result.exit_code == 2
+    assert result.output.endswith(f"Erreur{NBSP}: Commande 'stat' inconnue. Vouliez-vous dire 'state'{NBSP}?\n")
+    assert result.output.startswith(f"Utilisation{NBSP}: sms123-sync [OPTIONS] COMMAND [ARGS]...\n")
+
+
+def test_help_frame_in_french_option_texts_in_english() -> None:
+    result = _run("state", "show", "--help", "--lang", "fr")
+    assert result.exit_code == 0
+    assert result.output.startswith(f"Utilisation{NBSP}: sms123-sync state show [OPTIONS]\n")
+    assert f"[par défaut{NBSP}:" in result.output and "[default:" not in result.output
+    assert "Groups and contact counts the tool knows." in result.output  # our help texts stay English
+    english = _run("state", "show", "--help", env=FRENCH | {"LC_ALL": "C"})
+    assert english.exit_code == 0 and "[default:" in english.output
+
+
+def test_every_click_message_we_translate_is_clicks_own() -> None:
+    """A click release that rewords a message fails here, not silently back in English."""
+    import click
+
+    source = "".join(path.read_text("utf-8") for path in Path(click.__file__).parent.glob("*.py"))
+    ours = [*click_i18n.CLICK_MESSAGES, *click_i18n.CLICK_PLURALS, *filter(None, click_i18n.CLICK_PLURALS.values())]
+    assert [m for m in ours if json.dumps(m) not in source] == []
+    assert all(module._ is click_i18n.click_gettext for module in click_i18n.MODULES)
+
+
+# -- --lang on every command that speaks -----------------------------------------------------
+
+
+def test_runs_and_state_show_take_lang(workspace: Path) -> None:
+    runs = _run("runs", "--lang", "fr")
+    assert runs.exit_code == 0, runs.output
+    assert "code de sortie 0" in runs.output
+    shown = _run("state", "show", "--lang", "fr")
+    assert shown.exit_code == 0, shown.output
+    assert "2 groupes, 3 contacts" in shown.output
+    english = _run("state", "show", "--lang", "en", env=FRENCH)
+    assert english.exit_code == 0 and "2 groups, 3 contacts" in english.output
+
+
+def test_a_state_file_changed_under_a_plan_is_said_in_french(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    with StateStore(path) as store:
+        store.import_members(pd.DataFrame([{"groupe": "A", "numero": "33612345678", "nom": "Martin"}]))
+        known = store.load(fields=False)
+        with sqlite3.connect(path) as db:  # another run rewrites the record between the load and the plan
+            db.execute("UPDATE memberships SET nom = 'X', fhash = fhash + 1")
+        db.close()
+        with pytest.raises(StateError) as caught:
+            known.fields_at(np.array([0]))
+    with i18n.use("fr"):
+        assert str(caught.value) == (
+            f"{path}{NBSP}: le fichier d’état a changé pendant que ce plan était fait "
+            f"(une autre exécution de sms123-sync{NBSP}?){NBSP}; relancez la commande"
+        )
+    assert caught.value.english() == (
+        f"{path}: the state file changed while this plan was made (another run of sms123-sync?); run the command again"
+    )

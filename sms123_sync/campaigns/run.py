@@ -38,6 +38,7 @@ from sms123_sync.errors import (
     Sms123Error,
     StoppedError,
 )
+from sms123_sync.i18n import Text
 from sms123_sync.i18n import lazy_gettext as _
 from sms123_sync.i18n import lazy_ngettext as ngettext
 from sms123_sync.reconcile.apply import _RateLimiter, stop_on_signals
@@ -213,14 +214,14 @@ class _Sender:
         self._now = now
         self._limiter = _RateLimiter(options.rate)
         self._stop = threading.Event()
-        self._stop_reason: tuple[str, int] | None = None
+        self._stop_reason: tuple[Text, int] | None = None
         self._fatal: Sms123Error | None = None
 
     @property
     def stop_requested(self) -> bool:
         return self._stop_reason is not None
 
-    def request_stop(self, why: str, exit_code: int) -> None:
+    def request_stop(self, why: Text, exit_code: int) -> None:
         if self._stop_reason is None:
             self._stop_reason = (why, exit_code)
         self._stop.set()

@@ -21,6 +21,7 @@ from datetime import datetime
 import pandas as pd
 
 from sms123_sync.errors import InputError
+from sms123_sync.i18n import Text, english
 from sms123_sync.i18n import lazy_gettext as _
 from sms123_sync.mapping.model import FALSE_WORDS, TRUE_WORDS
 from sms123_sync.mapping.normalize import CHOSEN, REFUSED, choose_in_cell
@@ -46,7 +47,14 @@ _FIELD_WORDS: dict[str, tuple[str, ...]] = {
     "datea": ("date de naissance", "naissance", "birthday", "birthdate", "date of birth", "anniversaire"),
     "v1": ("ville", "city", "commune", "localite"),
 }
-_FIELD_NOTES = {"v1": "the city, for {v1} in messages"}
+# What a field's column is named like, said in the reader's language.
+_FIELD_NOTES: dict[str, Text] = {
+    "prenom": _("a first name"),
+    "nom": _("a name"),
+    "societe": _("a company"),
+    "datea": _("a birth date"),
+    "v1": _("the city, for {v1} in messages"),
+}
 _IDENTITY_WORDS = (
     "id",
     "identifiant",
@@ -103,26 +111,34 @@ def _named(column: str, words: tuple[str, ...]) -> int:
 class Guess:
     """A mapping proposed for one export: its parts, and the evidence for each."""
 
-    phones: list[tuple[str, str]] = field(default_factory=list)  # (column, evidence)
-    fields: dict[str, tuple[str, str]] = field(default_factory=dict)  # field → (column, evidence)
-    identity: tuple[str, str] | None = None
-    groups: list[tuple[str, str | None, str]] = field(default_factory=list)  # (column, separator, evidence)
-    filters: list[tuple[str, bool, str]] = field(default_factory=list)  # (column, keep yes?, evidence)
+    phones: list[tuple[str, Text]] = field(default_factory=list)  # (column, evidence)
+    fields: dict[str, tuple[str, Text]] = field(default_factory=dict)  # field → (column, evidence)
+    identity: tuple[str, Text] | None = None
+    groups: list[tuple[str, str | None, Text]] = field(default_factory=list)  # (column, separator, evidence)
+    filters: list[tuple[str, bool, Text]] = field(default_factory=list)  # (column, keep yes?, evidence)
     date_format: str | None = None  # how the birth date column's text reads, when not ISO
     # Phone columns that are each a person of their own (a mother's and a father's mobile),
     # with the evidence: one contact per column (``contacts:``) instead of one per row.
-    people: tuple[list[str], str] | None = None
+    people: tuple[list[str], Text] | None = None
 
-    def describe(self) -> list[str]:
-        """One line per guess, for the terminal."""
-        lines = [f"phone: {column} ({why})" for column, why in self.phones]
+    def describe(self) -> list[Text]:
+        """One line per guess, for the terminal, in the reader's language (the mapping's own
+        key names, ``phone``, ``identity``…, stay as the file writes them)."""
+        line = _("{key}: {column} ({why})")
+        lines = [line.format(key="phone", column=column, why=why) for column, why in self.phones]
         if self.people:
-            lines.append(f"one contact per column {', '.join(self.people[0])} ({self.people[1]})")
-        lines += [f"{name}: {column} ({why})" for name, (column, why) in self.fields.items()]
+            lines.append(
+                _("one contact per column {columns} ({why})").format(
+                    columns=", ".join(self.people[0]), why=self.people[1]
+                )
+            )
+        lines += [line.format(key=name, column=column, why=why) for name, (column, why) in self.fields.items()]
         if self.identity:
-            lines.append(f"identity: {self.identity[0]} ({self.identity[1]})")
-        lines += [f"groups: {column} ({why})" for column, _, why in self.groups]
-        lines += [f"filter: {column} is {'yes' if keep else 'no'} ({why})" for column, keep, why in self.filters]
+            lines.append(line.format(key="identity", column=self.identity[0], why=self.identity[1]))
+        lines += [line.format(key="groups", column=column, why=why) for column, _sep, why in self.groups]
+        for column, keep, why in self.filters:
+            said = _("filter: {column} is yes ({why})") if keep else _("filter: {column} is no ({why})")
+            lines.append(said.format(column=column, why=why))
         return lines
 
 
@@ -131,7 +147,7 @@ def guess_mapping(table: SourceTable, region: str = "FR") -> Guess:
     frame = table.frame.head(SAMPLE_ROWS)
     guess = Guess()
     taken: set[str] = set()
-    phones: list[tuple[tuple[int, float], str, str]] = []
+    phones: list[tuple[tuple[int, float], str, Text]] = []
     mobiles_of: dict[str, list[str | None]] = {}
     mobile_share: dict[str, float] = {}
     for column in table.columns:
@@ -145,7 +161,9 @@ def guess_mapping(table: SourceTable, region: str = "FR") -> Guess:
         named = _named(column, _PHONE_WORDS)
         if mobiles and (phone_share >= PHONE_SHARE or (named and share >= NAMED_PHONE_SHARE)):
             mobile_name = _named(column, _MOBILE_WORDS) > 0
-            why = f"{phone_share:.0%} of its {len(cells)} filled cells are phone numbers, {share:.0%} mobiles"
+            why = _("{phones} of its {n} filled cells are phone numbers, {mobiles} mobiles").format(
+                phones=f"{phone_share:.0%}", n=len(cells), mobiles=f"{share:.0%}"
+            )
             phones.append(((int(mobile_name), share), column, why))
             mobiles_of[column] = _row_mobiles(frame[column], region)
             mobile_share[column] = share
@@ -172,11 +190,12 @@ def guess_mapping(table: SourceTable, region: str = "FR") -> Guess:
             column = ranked[0][2]
             if not _filled(frame[column]):
                 continue
-            how = "is named" if ranked[0][0] == 2 else "has a name with"
-            why = f"{how} like {_FIELD_NOTES.get(name, 'a ' + _FIELD_LABELS[name])}"
+            how = _("is named like {what}") if ranked[0][0] == 2 else _("has a name with a word for {what}")
+            why = how.format(what=_FIELD_NOTES[name])
             if name == "datea":
                 fmt = _date_format(_filled(frame[column]))
-                why += f"; dates read as {fmt}" if fmt else ""
+                if fmt:
+                    why = _("{why}; dates read as {format}").format(why=why, format=fmt)
                 guess.date_format = fmt
             guess.fields[name] = (column, why)
             taken.add(column)
@@ -186,8 +205,11 @@ def guess_mapping(table: SourceTable, region: str = "FR") -> Guess:
         if column in taken or not _named(column, _IDENTITY_WORDS):
             continue
         if len(values) and (values != "").all() and values.is_unique:
-            read = f" in the first {len(values)} rows" if len(table.frame) > len(values) else ""
-            guess.identity = (column, f"named like an id; every cell filled and different{read}")
+            if len(table.frame) > len(values):
+                said = _("named like an id; every cell filled and different in the first {n} rows")
+            else:
+                said = _("named like an id; every cell filled and different")
+            guess.identity = (column, said.format(n=len(values)))
             taken.add(column)
             break
 
@@ -197,10 +219,10 @@ def guess_mapping(table: SourceTable, region: str = "FR") -> Guess:
         cells = _filled(frame[column])
         yes_no = bool(cells) and all(_plain(c) in TRUE_WORDS | FALSE_WORDS for c in cells)
         if yes_no and _named(column, _OPT_OUT_WORDS):
-            guess.filters.append((column, False, "yes/no cells under an opt-out name: rows with yes are left out"))
+            guess.filters.append((column, False, _("yes/no cells under an opt-out name: rows with yes are left out")))
             taken.add(column)
         elif yes_no and _named(column, _OPT_IN_WORDS):
-            guess.filters.append((column, True, "yes/no cells under a consent name: only rows with yes are kept"))
+            guess.filters.append((column, True, _("yes/no cells under a consent name: only rows with yes are kept")))
             taken.add(column)
 
     for column in table.columns:
@@ -213,14 +235,14 @@ def guess_mapping(table: SourceTable, region: str = "FR") -> Guess:
         distinct = Counter(v.strip() for c in cells for v in (c.split(separator) if separator else [c]))
         if len(distinct) > max(20, len(cells) // 2):
             continue  # as many values as rows: a note, not a group
-        split = f", split on {separator!r}" if separator else ""
-        why = f"named like groups; {len(distinct)} distinct values{split}"
+        if separator:
+            why = _("named like groups; {n} distinct values, split on {separator}")
+        else:
+            why = _("named like groups; {n} distinct values")
+        why = why.format(n=len(distinct), separator=repr(separator))
         guess.groups.append((column, separator, why))
         taken.add(column)
     return guess
-
-
-_FIELD_LABELS = {"prenom": "first name", "nom": "name", "societe": "company", "datea": "birth date", "v1": "city"}
 
 
 #: Share of the rows with mobiles in two columns where they differ, above which the
@@ -237,7 +259,7 @@ def _row_mobiles(series: pd.Series, region: str) -> list[str | None]:
     return found
 
 
-def _people_columns(columns: list[str], mobiles_of: dict[str, list[str | None]]) -> tuple[list[str], str] | None:
+def _people_columns(columns: list[str], mobiles_of: dict[str, list[str | None]]) -> tuple[list[str], Text] | None:
     """The phone columns (each mostly mobiles) that are different people: where two of
     them hold mobiles in one row, they differ in at least PEOPLE_SHARE of such rows."""
     mostly = columns
@@ -250,7 +272,9 @@ def _people_columns(columns: list[str], mobiles_of: dict[str, list[str | None]])
             both += 1
             differ += len(set(numbers)) == len(numbers)
     if both >= 2 and differ / both >= PEOPLE_SHARE:
-        why = f"in {differ} of the {both} rows where several of them hold a mobile, the mobiles differ"
+        why = _("in {differ} of the {both} rows where several of them hold a mobile, the mobiles differ").format(
+            differ=differ, both=both
+        )
         return mostly, why
     return None
 
@@ -301,17 +325,17 @@ def write_guess(guess: Guess, source: str, region: str = "FR") -> str:
     ]
     if guess.identity:
         lines += [
-            f"# identity: {guess.identity[1]}; a changed number is then an update",
+            f"# identity: {english(guess.identity[1])}; a changed number is then an update",
             f"identity: {_q(guess.identity[0])}",
         ]
     else:
         lines.append("# no identity column found: the number identifies the contact")
     for column, why in guess.phones:
-        lines.append(f"# phone column {_q(column)}: {why}")
+        lines.append(f"# phone column {_q(column)}: {english(why)}")
     indent = "  "
     if guess.people:
         columns, why = guess.people
-        lines.append(f"# one contact per phone column {', '.join(map(_q, columns))}: {why} (different people)")
+        lines.append(f"# one contact per phone column {', '.join(map(_q, columns))}: {english(why)} (different people)")
         lines.append("contacts:")
         lines.append("  - &person")
         lines.append(f"    numero: {_q(columns[0])}")
@@ -324,7 +348,7 @@ def write_guess(guess: Guess, source: str, region: str = "FR") -> str:
             lines.append("  # the first mobile among them, in this order, is the contact's number")
             lines.append(f"  numero: {{columns: [{', '.join(_q(c) for c, _ in guess.phones)}]}}")
     for name, (column, why) in guess.fields.items():
-        lines.append(f"{indent}# {name}: {_q(column)} {why}")
+        lines.append(f"{indent}# {name}: {_q(column)} {english(why)}")
         if name == "datea" and guess.date_format:
             lines.append(f"{indent}{name}: {{column: {_q(column)}, format: {_q(guess.date_format)}}}")
         else:
@@ -334,7 +358,7 @@ def write_guess(guess: Guess, source: str, region: str = "FR") -> str:
         lines.append(f"    numero: {_q(column)}")
     lines.append("groups:")
     for i, (column, separator, why) in enumerate(guess.groups):
-        lines.append(f"  # {_q(column)}: {why}")
+        lines.append(f"  # {_q(column)}: {english(why)}")
         if i == 0:
             lines.append("  columns:")
         entry = f"{{column: {_q(column)}, separator: {_q(separator)}}}" if separator else _q(column)
@@ -345,7 +369,7 @@ def write_guess(guess: Guess, source: str, region: str = "FR") -> str:
     if guess.filters:
         lines.append("filter:")
         for column, keep, why in guess.filters:
-            lines.append(f"  # {_q(column)}: {why}")
+            lines.append(f"  # {_q(column)}: {english(why)}")
             lines.append(f"  - {{column: {_q(column)}, is: {'true' if keep else 'false'}}}")
     else:
         lines.append("# no opt-in or opt-out column found: every row with a mobile is synced")

@@ -36,6 +36,7 @@ from pydantic import (
 
 from sms123_sync.contact import FIELD_NAMES
 from sms123_sync.errors import InputError, MappingError
+from sms123_sync.i18n import Joined, Text
 from sms123_sync.i18n import lazy_gettext as _
 from sms123_sync.sources.base import SourceOptions
 from sms123_sync.sources.files import require_file
@@ -78,14 +79,16 @@ class PhoneOptions(_Strict):
     @classmethod
     def _known_types(cls, value: list[str]) -> list[str]:
         if not value:
-            raise ValueError("types needs at least one number type, e.g. [mobile]")
+            raise ValueError(_("types needs at least one number type, e.g. [mobile]"))
         for name in value:
             if name not in PHONE_TYPE_NAMES:
                 hint = difflib.get_close_matches(name, PHONE_TYPE_NAMES, n=1)
-                suggestion = f"did you mean {hint[0]!r}? " if hint else ""
-                raise ValueError(
-                    f"unknown number type {name!r}; {suggestion}known types: {', '.join(PHONE_TYPE_NAMES)}"
-                )
+                known = ", ".join(PHONE_TYPE_NAMES)
+                if hint:
+                    said = _("unknown number type {name}; did you mean {hint}? known types: {known}")
+                else:
+                    said = _("unknown number type {name}; known types: {known}")
+                raise ValueError(said.format(name=repr(name), hint=repr(hint[0]) if hint else "", known=known))
         return list(dict.fromkeys(value))
 
     @property
@@ -98,7 +101,7 @@ class PhoneOptions(_Strict):
         import phonenumbers
 
         if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError(f"unknown region {value!r}; use an ISO code such as FR, BE, CH")
+            raise ValueError(_("unknown region {value}; use an ISO code such as FR, BE, CH").format(value=repr(value)))
         return value.upper()
 
 
@@ -119,25 +122,33 @@ class FromTemplate(_Strict):
             parts = list(string.Formatter().parse(value))
         except ValueError as exc:
             raise ValueError(
-                f"{value!r}: {exc}; write a column between single braces ({{Ville}}), and {{{{ or }}}} "
-                "for a brace of your own"
+                _(
+                    "{value}: {problem}; write a column between single braces ({{Ville}}), and {{{{ or }}}} "
+                    "for a brace of your own"
+                ).format(value=repr(value), problem=exc)
             ) from None
         literal_runs = "".join(literal + ("\0" if name is not None else "") for literal, name, _, _ in parts)
         doubled = re.search(r"\{([^{}\0]+)\}", literal_runs)
         if doubled:  # "{{x}}" reads as the text "{x}": surely meant as the column x
             inner = doubled.group(1)
             raise ValueError(
-                f"{value!r}: double braces give the literal text {{{inner}}}, not the column {inner!r}; "
-                f"write a column between single braces: {{{inner}}}"
+                _(
+                    "{value}: double braces give the literal text {{{inner}}}, not the column {column}; "
+                    "write a column between single braces: {{{inner}}}"
+                ).format(value=repr(value), inner=inner, column=repr(inner))
             )
         for _literal, name, spec, conversion in parts:
             if name == "":
-                raise ValueError(f"{value!r}: empty braces {{}}; put a column name between them: {{Ville}}")
+                raise ValueError(
+                    _("{value}: empty braces {{}}; put a column name between them: {{Ville}}").format(value=repr(value))
+                )
             if conversion or spec:
                 shown = name or ""
+                written = f"{{{shown}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}"
                 raise ValueError(
-                    f"{value!r}: {{{shown}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}} "
-                    f"has a format or conversion, which templates do not take; write {{{shown}}}"
+                    _(
+                        "{value}: {written} has a format or conversion, which templates do not take; write {{{name}}}"
+                    ).format(value=repr(value), written=written, name=shown)
                 )
         return value
 
@@ -159,10 +170,12 @@ class PhoneColumns(_Strict):
     @classmethod
     def _distinct(cls, value: list[str]) -> list[str]:
         if not value:
-            raise ValueError("list at least one phone column, e.g. columns: [Mobile, Téléphone]")
+            raise ValueError(_("list at least one phone column, e.g. columns: [Mobile, Téléphone]"))
         repeated = [name for name, count in Counter(value).items() if count > 1]
         if repeated:
-            raise ValueError(f"column {repeated[0]!r} is listed twice; list each phone column once")
+            raise ValueError(
+                _("column {column} is listed twice; list each phone column once").format(column=repr(repeated[0]))
+            )
         return value
 
 
@@ -184,7 +197,7 @@ class Fields(_Strict):
     def _pick_kind(cls, value: object, info: ValidationInfo) -> object:
         """Chooses the field's kind from its key, so a mistake gives one clear message."""
         if info.field_name == "numero" and isinstance(value, list):
-            raise ValueError("several phone columns are written {columns: [Mobile, Téléphone]}")
+            raise ValueError(_("several phone columns are written {columns: [Mobile, Téléphone]}"))
         if not isinstance(value, dict):
             return value
         kinds: dict[str, type[BaseModel]] = {"column": FromColumn, "template": FromTemplate, "value": FromValue}
@@ -195,9 +208,12 @@ class Fields(_Strict):
                 return kind.model_validate(value)
         unknown = ", ".join(map(repr, value))
         hint = difflib.get_close_matches(next(iter(value), ""), [*kinds, "format"], n=1)
-        suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
         shapes = ", ".join(f"{{{key}: ...}}" for key in kinds)
-        raise ValueError(f"a field is a column name, or one of {shapes}; got {unknown}{suggestion}")
+        if hint:
+            said = _("a field is a column name, or one of {shapes}; got {unknown}; did you mean {hint}?")
+        else:
+            said = _("a field is a column name, or one of {shapes}; got {unknown}")
+        raise ValueError(said.format(shapes=shapes, unknown=unknown, hint=repr(hint[0]) if hint else ""))
 
     def sources(self) -> dict[str, FieldSource]:
         """The contact fields (``numero`` excluded) that the mapping fills."""
@@ -218,6 +234,8 @@ class Fields(_Strict):
         return self.phone_columns[0]
 
 
+_LEVEL_NEEDS_SEPARATOR = _("level: {level} needs a level_separator (the text between levels, such as '/')")
+
 #: How a hierarchical group value (``Bénévoles / Cuisine``) becomes a group name.
 GroupLevel = Literal["full", "first", "last"]
 
@@ -235,7 +253,7 @@ class GroupColumn(_Strict):
     @model_validator(mode="after")
     def _level_needs_separator(self) -> GroupColumn:
         if self.level != "full" and not self.level_separator:
-            raise ValueError(f"level: {self.level} needs a level_separator (the text between levels, such as '/')")
+            raise ValueError(_LEVEL_NEEDS_SEPARATOR.format(level=self.level))
         return self
 
 
@@ -257,32 +275,40 @@ class Groups(_Strict):
         if not isinstance(value, list):
             return value
         entries: list[object] = []
-        problems: list[str] = []
+        problems: list[Text] = []
         for i, entry in enumerate(value):
             if isinstance(entry, str):
                 entries.append(entry)
             elif not isinstance(entry, dict):
-                problems.append(f"[{i}] is {_shown(entry)}; give a column name or {{column: …, separator: …}}")
+                problems.append(
+                    _("[{i}] is {shown}; give a column name or {{column: …, separator: …}}").format(
+                        i=i, shown=_shown(entry)
+                    )
+                )
             else:
                 try:
                     entries.append(GroupColumn.model_validate(entry))
                 except ValidationError as exc:
-                    problems.extend(f"[{i}]: {_entry_problem(err)}" for err in exc.errors())
+                    problems.extend(
+                        _("[{i}]: {problem}").format(i=i, problem=_entry_problem(err)) for err in exc.errors()
+                    )
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError(Joined("; ", problems))
         return entries
 
     @model_validator(mode="after")
     def _some_group(self) -> Groups:
         if self.column is None and not self.columns and not self.always:
-            raise ValueError("groups needs a column, a 'columns' list, an 'always' list, or some of these")
+            raise ValueError(_("groups needs a column, a 'columns' list, an 'always' list, or some of these"))
         if self.column is None and (self.level_separator or self.level != "full"):
-            raise ValueError("level_separator and level apply to 'column', which is not given")
+            raise ValueError(_("level_separator and level apply to 'column', which is not given"))
         if self.level != "full" and not self.level_separator:
-            raise ValueError(f"level: {self.level} needs a level_separator (the text between levels, such as '/')")
+            raise ValueError(_LEVEL_NEEDS_SEPARATOR.format(level=self.level))
         for name in [*self.always, *self.rename.values()]:
             if "--" in name:
-                raise ValueError(f"group name {name!r} contains '--', the API's group separator")
+                raise ValueError(
+                    _("group name {name} contains '--', the API's group separator").format(name=repr(name))
+                )
         return self
 
     def sources(self) -> list[GroupColumn]:
@@ -297,15 +323,18 @@ class Groups(_Strict):
         return {"level_separator": self.level_separator, "level": self.level}
 
 
-def _entry_problem(err: Any) -> str:
+def _entry_problem(err: Any) -> Text:
     """One problem of a ``groups.columns`` entry, in the words :func:`_describe` uses."""
     key = ".".join(str(p) for p in err["loc"])
     if err["type"] == "extra_forbidden":
         hint = difflib.get_close_matches(key, list(GroupColumn.model_fields), n=1)
-        return f"unknown key {key!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
+        if hint:
+            return _("unknown key {key}; did you mean {hint}?").format(key=repr(key), hint=repr(hint[0]))
+        return _("unknown key {key}").format(key=repr(key))
     if err["type"] == "missing":
-        return f"{key}: required key is missing"
-    return f"{key + ': ' if key else ''}{str(err['msg']).removeprefix('Value error, ')}"
+        return _("{where}: required key is missing").format(where=key)
+    reason = _reason(err)
+    return _("{where}: {problem}").format(where=key, problem=reason) if key else reason
 
 
 #: Cells a ``{column: X, is: true}`` filter reads as yes, and as no, compared without
@@ -336,7 +365,11 @@ class FilterRule(_Strict):
     def _one_operator(self) -> FilterRule:
         given = [op for op in _OPERATORS if getattr(self, _ATTRIBUTE.get(op, op)) is not None]
         if len(given) != 1:
-            raise ValueError(f"a filter rule needs exactly one of {', '.join(_OPERATORS)} (found {given or 'none'})")
+            raise ValueError(
+                _("a filter rule needs exactly one of {operators} (found {found})").format(
+                    operators=", ".join(_OPERATORS), found=given or _("none")
+                )
+            )
         if self.matches is not None:
             _check_pattern(self.matches)
         return self
@@ -357,9 +390,11 @@ def _check_pattern(pattern: str) -> None:
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         reason = printable(str(exc).split(":", 1)[-1].strip(), 200)
         raise ValueError(
-            f"'matches' pattern {printable(pattern)!r} cannot be run by the regular-expression engine "
-            f"(RE2: {reason}); look-ahead (?=…), look-behind (?<=…) and back-references (\\1) are not "
-            "supported: rewrite the pattern without them, or use in/equals"
+            _(
+                "'matches' pattern {pattern} cannot be run by the regular-expression engine "
+                "(RE2: {reason}); look-ahead (?=…), look-behind (?<=…) and back-references (\\1) are not "
+                "supported: rewrite the pattern without them, or use in/equals"
+            ).format(pattern=repr(printable(pattern)), reason=reason)
         ) from None
 
 
@@ -384,13 +419,15 @@ class Mapping(_Strict):
         if value is None:
             return value
         if not value:
-            raise ValueError("give at least one entry, each with its own numero column")
+            raise ValueError(_("give at least one entry, each with its own numero column"))
         seen: set[str] = set()
         for person in value:
             if person.phone_column in seen:
                 raise ValueError(
-                    f"two entries read the phone column {person.phone_column!r}; each entry is one person "
-                    "with a phone column of its own"
+                    _(
+                        "two entries read the phone column {column}; each entry is one person "
+                        "with a phone column of its own"
+                    ).format(column=repr(person.phone_column))
                 )
             seen.add(person.phone_column)
         return value
@@ -403,13 +440,17 @@ class Mapping(_Strict):
             return value
         if value is None and info.data["contacts"] is None:
             raise ValueError(
-                "required key is missing: give 'fields' (one contact per row), or 'contacts' "
-                "(a list, one contact per phone column)"
+                _(
+                    "required key is missing: give 'fields' (one contact per row), or 'contacts' "
+                    "(a list, one contact per phone column)"
+                )
             )
         if value is not None and info.data["contacts"] is not None:
             raise ValueError(
-                "give 'fields' or 'contacts', not both; with 'contacts', each entry holds all of its "
-                "person's fields (a YAML anchor, &parent then <<: *parent, shares the common ones)"
+                _(
+                    "give 'fields' or 'contacts', not both; with 'contacts', each entry holds all of its "
+                    "person's fields (a YAML anchor, &parent then <<: *parent, shares the common ones)"
+                )
             )
         return value
 
@@ -506,7 +547,7 @@ class SchemaError(MappingError):
     """The YAML was read but does not fit the schema; ``data`` is what was read, so the
     columns it names can still be checked against the export and reported with it."""
 
-    def __init__(self, path: str, problems: list[str], data: dict[str, Any]) -> None:
+    def __init__(self, path: str, problems: list[Text], data: dict[str, Any]) -> None:
         super().__init__(path, problems)
         self.data = data
 
@@ -521,19 +562,31 @@ def _check_shape(text: str, name: str) -> None:
             depth += 1
             if depth > MAX_DEPTH:
                 raise MappingError(
-                    name, [f"line {line}: nested more than {MAX_DEPTH} levels deep; a mapping needs four at most"]
+                    name,
+                    [
+                        _("line {line}: nested more than {n} levels deep; a mapping needs four at most").format(
+                            line=line, n=MAX_DEPTH
+                        )
+                    ],
                 )
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
         elif isinstance(event, yaml.AliasEvent):
             aliases += 1
             if aliases > MAX_ALIASES:
-                raise MappingError(name, [f"line {line}: more than {MAX_ALIASES} aliases (*name); write values out"])
+                raise MappingError(
+                    name,
+                    [
+                        _("line {line}: more than {n} aliases (*name); write values out").format(
+                            line=line, n=MAX_ALIASES
+                        )
+                    ],
+                )
 
 
 def _check_duplicate_keys(tree: yaml.Node | None, name: str) -> None:
     """A key given twice in one YAML mapping: YAML keeps the last silently; we refuse."""
-    problems = []
+    problems: list[tuple[int, Text]] = []
     pending = [tree] if tree is not None else []
     seen: set[int] = set()  # an alias is the same node again: visit it once, or a bomb explodes here
     while pending:
@@ -547,43 +600,82 @@ def _check_duplicate_keys(tree: yaml.Node | None, name: str) -> None:
                 if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
                     line = key.start_mark.line + 1
                     if key.value in first_line:
+                        said = _(
+                            "line {line}: key {key} appears twice in one mapping (first on line {first}); keep one"
+                        )
                         problems.append(
-                            f"line {line}: key {printable(key.value)!r} appears twice in one mapping "
-                            f"(first on line {first_line[key.value]}); keep one"
+                            (line, said.format(line=line, key=repr(printable(key.value)), first=first_line[key.value]))
                         )
                     first_line.setdefault(key.value, line)
                 pending.append(value)
         elif isinstance(node, yaml.SequenceNode):
             pending.extend(node.value)
     if problems:
-        ordered = sorted(problems, key=lambda p: int(p.split(":")[0].removeprefix("line ")))
-        raise MappingError(name, ordered)
+        ordered = sorted(problems, key=lambda p: p[0])
+        raise MappingError(name, [text for _line, text in ordered])
 
 
-def _describe_all(errors: list[Any], tree: yaml.Node | None) -> list[str]:
+def _describe_all(errors: list[Any], tree: yaml.Node | None) -> list[Text]:
     """One message per place in the file: a value of the wrong type fails every member of
     a union, and pydantic reports each by its class name; the user gets one line saying
     what the key takes."""
     by_place: dict[str, list[Any]] = {}
     for err in errors:
         by_place.setdefault(_where(err), []).append(err)
-    messages: list[str] = []
+    messages: list[Text] = []
     for place_errors in by_place.values():
-        wrong_type = [e for e in place_errors if str(e["msg"]).startswith("Input should be")]
-        if len(wrong_type) > 1:
-            expected = dict.fromkeys(_expected(e) for e in wrong_type)
+        wrong_type = [e for e in place_errors if _expected(e) is not None]
+        others = [_describe(err, tree) for err in place_errors if err not in wrong_type]
+        if wrong_type:
+            expected = list({_english(t): t for e in wrong_type if (t := _expected(e)) is not None}.values())
             first = wrong_type[0]
-            merged = {**first, "msg": "Input should be " + " or ".join(expected)}
-            place_errors = [merged, *(e for e in place_errors if e not in wrong_type)]
-        messages.extend(_describe(err, tree) for err in place_errors)
+            said = _("Input should be {expected}; got {value}").format(
+                expected=_either(expected), value=_shown(first.get("input"))
+            )
+            messages.append(_placed(first, tree, said))
+        messages.extend(others)
     return messages
 
 
-def _expected(err: Any) -> str:
-    """What pydantic says a value should be, without the model's class name."""
-    text = str(err["msg"]).removeprefix("Input should be ")
-    text = re.sub(r" or instance of \w+", "", text).split(", unable to")[0]
-    return text.replace("a valid dictionary", "a table of keys ({key: value})")
+def _english(text: Text) -> str:
+    return text.in_language("en")
+
+
+def _either(choices: list[Text]) -> Text:
+    """``a``, ``a or b``, ``a, b or c``: the "or" in the reader's language."""
+    if len(choices) == 1:
+        return choices[0]
+    first = Joined(", ", choices[:-1])
+    return _("{first} or {second}").format(first=first, second=choices[-1])
+
+
+#: What a key takes, by the type of pydantic's error when the value has the wrong type:
+#: our words in both languages, not pydantic's English.
+_TAKES: dict[str, Text] = {
+    "string_type": _("a valid string"),
+    "dict_type": _("a table of keys ({key: value})"),
+    "model_type": _("a table of keys ({key: value})"),
+    "model_attributes_type": _("a table of keys ({key: value})"),
+    "list_type": _("a list"),
+    "bool_type": _("a valid boolean"),
+    "bool_parsing": _("a valid boolean"),
+    "int_type": _("a whole number"),
+    "int_parsing": _("a whole number"),
+    "int_from_float": _("a whole number"),
+    "float_type": _("a number"),
+    "float_parsing": _("a number"),
+}
+
+
+def _expected(err: Any) -> Text | None:
+    """What a key takes when pydantic's error says its value has the wrong type, else None."""
+    kind = err["type"]
+    if kind == "literal_error":
+        # pydantic's ctx says "'a', 'b' or 'c'": the values are ours, the "or" is the reader's.
+        values = re.findall(r"'((?:[^'\\]|\\.)*)'", str((err.get("ctx") or {}).get("expected", "")))
+        if values:
+            return _either([Text("{value}").format(value=repr(v)) for v in values])
+    return _TAKES.get(kind)
 
 
 def _where(err: Any) -> str:
@@ -591,34 +683,52 @@ def _where(err: Any) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or "(top)"
 
 
-def _shown(value: object) -> str:
+def _shown(value: object) -> Text:
     """The offending value, short, or its kind when it is a list or table (a YAML bomb
     expands to millions of items: never written out)."""
     if isinstance(value, dict):
-        return "a table of keys"
+        return _("a table of keys")
     if isinstance(value, list):
-        return "a list"
-    return printable(repr(value), 60)
+        return _("a list")
+    return Text("{value}").format(value=printable(repr(value), 60))
 
 
-def _describe(err: Any, tree: yaml.Node | None) -> str:
+def _reason(err: Any) -> Text:
+    """Why a value was refused: the sentence our validator raised, in the reader's language,
+    our words for a type pydantic checked, else pydantic's message (types we never meet)."""
+    raised = (err.get("ctx") or {}).get("error")
+    if isinstance(raised, ValueError) and raised.args and hasattr(raised.args[0], "in_language"):
+        return Text("{reason}").format(reason=raised.args[0])
+    expected = _expected(err)
+    if expected is not None:
+        return _("Input should be {expected}; got {value}").format(expected=expected, value=_shown(err.get("input")))
+    return Text("{reason}").format(reason=str(err["msg"]).removeprefix("Value error, "))
+
+
+def _placed(err: Any, tree: yaml.Node | None, problem: Text) -> Text:
+    """``problem`` after the key's place, and its line in the file when found."""
     loc = [part for part in err["loc"] if not _is_type_tag(part)]
-    where = _where(err)
+    said = _("{where}: {problem}").format(where=_where(err), problem=problem)
     line = _line_of(tree, loc)
-    prefix = f"line {line}: " if line else ""
+    return _("line {line}: {problem}").format(line=line, problem=said) if line else said
+
+
+def _describe(err: Any, tree: yaml.Node | None) -> Text:
+    loc = [part for part in err["loc"] if not _is_type_tag(part)]
     if err["type"] == "extra_forbidden":
         parent_model = _model_at(loc[:-1])
         options = list(parent_model.model_fields) if parent_model else []
         options = [o.removesuffix("_") for o in options]
         hint = difflib.get_close_matches(str(loc[-1]), options, n=1)
-        suggestion = f"; did you mean {hint[0]!r}?" if hint else f"; known keys: {', '.join(options)}"
-        return f"{prefix}unknown key {where!r}{suggestion}"
+        if hint:
+            said = _("unknown key {key}; did you mean {hint}?").format(key=repr(_where(err)), hint=repr(hint[0]))
+        else:
+            said = _("unknown key {key}; known keys: {known}").format(key=repr(_where(err)), known=", ".join(options))
+        line = _line_of(tree, loc)
+        return _("line {line}: {problem}").format(line=line, problem=said) if line else said
     if err["type"] == "missing":
-        return f"{prefix}{where}: required key is missing"
-    message = str(err["msg"]).removeprefix("Value error, ")
-    if message.startswith("Input should be"):
-        message = f"Input should be {_expected({'msg': message})}; got {_shown(err.get('input'))}"
-    return f"{prefix}{where}: {message}"
+        return _placed(err, tree, _("required key is missing"))
+    return _placed(err, tree, _reason(err))
 
 
 def _is_type_tag(part: object) -> bool:
@@ -673,25 +783,32 @@ def check_columns(mapping: Mapping, columns: list[str], source: str, mapping_nam
         raise MappingError(mapping_name, problems)
 
 
-def column_problems(used: dict[str, str], columns: list[str], source: str) -> list[str]:
+def column_problems(used: dict[str, str], columns: list[str], source: str) -> list[Text]:
     """A message for each column in ``used`` (column → where the mapping uses it) that
     ``columns`` lacks, with the closest name the file has."""
     problems = []
     close = False
+    has = ", ".join(map(repr, columns))
     for column, used_by in used.items():
         if column in columns:
             continue
         hint = difflib.get_close_matches(column, columns, n=1, cutoff=0.6)
         close = close or bool(hint)
-        suggestion = f"did you mean {hint[0]!r}? " if hint else ""
+        if hint:
+            said = _("{where}: column {column} is not in {source}; did you mean {hint}? the file has: {columns}")
+        else:
+            said = _("{where}: column {column} is not in {source}; the file has: {columns}")
         problems.append(
-            f"{used_by}: column {column!r} is not in {source}; {suggestion}"
-            f"the file has: {', '.join(map(repr, columns))}"
+            said.format(
+                where=used_by, column=repr(column), source=source, hint=repr(hint[0]) if hint else "", columns=has
+            )
         )
     if problems and len(problems) == len(used) and not close:
         problems.append(
-            f"none of the mapping's columns is in {source}: if the column names are not on the row "
-            "found as the header, give their row as source.header_row"
+            _(
+                "none of the mapping's columns is in {source}: if the column names are not on the row "
+                "found as the header, give their row as source.header_row"
+            ).format(source=source)
         )
     return problems
 

@@ -49,6 +49,9 @@ from sms123_sync.errors import (
     Sms123Error,
     StoppedError,
 )
+from sms123_sync.i18n import Text, english
+from sms123_sync.i18n import lazy_gettext as _
+from sms123_sync.i18n import lazy_ngettext as ngettext
 from sms123_sync.reconcile.plan import Operation, OpKind, Plan
 from sms123_sync.reconcile.state import StateStore
 
@@ -150,11 +153,11 @@ class Applier:
         self.options = options or ApplyOptions()
         self._limiter = _RateLimiter(self.options.rate)
         self._stop = threading.Event()
-        self._stop_reason: tuple[str, int] | None = None  # (why, exit code) of an early stop
+        self._stop_reason: tuple[Text, int] | None = None  # (why, exit code) of an early stop
         self._prepaid = threading.local()  # the rate slot taken before an operation started
         self._on_done = on_done or (lambda outcome: None)
 
-    def request_stop(self, why: str, exit_code: int) -> None:
+    def request_stop(self, why: Text, exit_code: int) -> None:
         """No operation starts after this; those in flight finish (thread- and signal-safe)."""
         if self._stop_reason is None:
             self._stop_reason = (why, exit_code)
@@ -169,7 +172,7 @@ class Applier:
         deadline = self.options.deadline_at
         self._limiter.wait(self._stop, deadline)
         if deadline is not None and time.monotonic() >= deadline:
-            self.request_stop("the run's deadline passed", EXIT_DEADLINE)
+            self.request_stop(_("the run's deadline passed"), EXIT_DEADLINE)
         if self._stop.is_set():
             return False
         self._prepaid.slot = True
@@ -210,7 +213,11 @@ class Applier:
             applied = sum(1 for o in result.outcomes if o.status in (Status.APPLIED, Status.ALREADY))
             waiting = sum(1 for o in result.outcomes if o.meaning == NOT_STARTED)
             result.stopped = StoppedError(
-                f"{why}: {applied} operation(s) applied, {waiting} not started; the next run continues from there",
+                ngettext(
+                    "{why}: {applied} operation applied, {waiting} not started; the next run continues from there",
+                    "{why}: {applied} operations applied, {waiting} not started; the next run continues from there",
+                    applied,
+                ).format(why=why, applied=applied, waiting=waiting),
                 exit_code=exit_code,
             )
         return result
@@ -388,7 +395,7 @@ class Stoppable(Protocol):
     @property
     def stop_requested(self) -> bool: ...
 
-    def request_stop(self, why: str, exit_code: int) -> None: ...
+    def request_stop(self, why: Text, exit_code: int) -> None: ...
 
 
 @contextmanager
@@ -409,9 +416,11 @@ def stop_on_signals(applier: Stoppable) -> Iterator[None]:
         name = signal.Signals(signum).name
         if applier.stop_requested:
             raise KeyboardInterrupt
-        applier.request_stop(f"interrupted by {name}", EXIT_INTERRUPTED)
-        message = f"{name}: finishing the calls in flight, starting no more (again to stop at once)"
-        log.warning(message)
+        applier.request_stop(_("interrupted by {signal}").format(signal=name), EXIT_INTERRUPTED)
+        message = _("{signal}: finishing the calls in flight, starting no more (again to stop at once)").format(
+            signal=name
+        )
+        log.warning("%s", english(message))  # the log file stays English; the terminal speaks the reader's language
         print(message, file=sys.stderr, flush=True)
 
     for sig in watched:

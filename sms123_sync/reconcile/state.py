@@ -43,6 +43,8 @@ import pyarrow.compute as pc
 from sms123_sync.contact import FIELD_NAMES, ContactFields
 from sms123_sync.errors import LockError, StateError
 from sms123_sync.files import DEFAULT_STATE as DEFAULT_STATE  # re-exported: its home before
+from sms123_sync.i18n import Text
+from sms123_sync.i18n import lazy_gettext as _
 from sms123_sync.mapping.desired import fields_hash
 
 SCHEMA_VERSION = 3
@@ -127,8 +129,10 @@ class _FieldReader:
             row = found.get(rowid)
             if row is None or tuple(row[:3]) != check:
                 raise StateError(
-                    f"{self._store.path}: the state file changed while this plan was made "
-                    "(another run of sms123-sync?); run the command again"
+                    _(
+                        "{path}: the state file changed while this plan was made "
+                        "(another run of sms123-sync?); run the command again"
+                    ).format(path=self._store.path)
                 )
             rows.append(row[3:])
         return pd.DataFrame(rows, columns=list(FIELD_NAMES), dtype=object)
@@ -165,15 +169,15 @@ _SQLITE_BUSY = 5
 _SQLITE_READONLY = 8
 _SQLITE_CANTOPEN = 14
 _SQLITE_FULL = 13
-_DAMAGED_ADVICE = (
+_DAMAGED_ADVICE = _(
     "restore it from a backup, or move it away: the next sync then re-adds every contact"
     " (the API answers 'already there') and deletes nothing it does not know"
 )
-_STATE_ADVICE: dict[int, str] = {
-    _SQLITE_READONLY: "the state file cannot be written; let this user write it and its folder, or pass --state",
-    _SQLITE_CANTOPEN: "the state file cannot be opened; check it and its folder are writable, or pass --state",
-    _SQLITE_FULL: "the state file cannot grow: the disk is full; free some space and run again",
-    _SQLITE_BUSY: "the state file is busy: another program keeps it open for writing; run again when it is done",
+_STATE_ADVICE: dict[int, Text] = {
+    _SQLITE_READONLY: _("the state file cannot be written; let this user write it and its folder, or pass --state"),
+    _SQLITE_CANTOPEN: _("the state file cannot be opened; check it and its folder are writable, or pass --state"),
+    _SQLITE_FULL: _("the state file cannot grow: the disk is full; free some space and run again"),
+    _SQLITE_BUSY: _("the state file is busy: another program keeps it open for writing; run again when it is done"),
 }
 # Errors of the SQLite libraries the store reads through that mean the file is at fault;
 # a constraint or misuse error is a bug of ours and stays an internal error.
@@ -193,8 +197,11 @@ def _file_fault(exc: BaseException) -> bool:
 def state_error(path: Path, exc: BaseException) -> StateError:
     """A StateError naming the file, what SQLite said and what to do about it."""
     primary = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
-    advice = _STATE_ADVICE.get(primary, f"not a usable state file (damaged, or not one); {_DAMAGED_ADVICE}")
-    return StateError(f"{path}: {advice} ({exc})")
+    advice = _STATE_ADVICE.get(primary) or _("not a usable state file (damaged, or not one); {advice}").format(
+        advice=_DAMAGED_ADVICE
+    )
+    # SQLite's own words stay as they are: they name the fault for a search or a bug report.
+    return StateError(_("{path}: {advice} ({reason})").format(path=path, advice=advice, reason=exc))
 
 
 def state_error_of(exc: BaseException) -> StateError | None:
@@ -242,7 +249,7 @@ class KnownState:
         if all(name in self.memberships for name in FIELD_NAMES):
             return self.memberships[list(FIELD_NAMES)].iloc[positions].reset_index(drop=True)
         if self.reader is None:
-            raise StateError("the known state was loaded without its fields and has no store to read them from")
+            raise StateError(_("the known state was loaded without its fields and has no store to read them from"))
         return self.reader(positions)
 
 
@@ -252,14 +259,18 @@ class StateStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         if self.path.is_dir():
-            raise StateError(f"{self.path}: is a folder, not a state file; pass --state with a file path")
+            raise StateError(
+                _("{path}: is a folder, not a state file; pass --state with a file path").format(path=self.path)
+            )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if not self.path.exists():
                 os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         except OSError as exc:
             raise StateError(
-                f"{self.path}: cannot create the state file ({exc.strerror}); pass --state with a writable path"
+                _("{path}: cannot create the state file ({reason}); pass --state with a writable path").format(
+                    path=self.path, reason=exc.strerror
+                )
             ) from None
         self._lock = threading.Lock()
         self._lock_file: int | None = None
@@ -326,7 +337,9 @@ class StateStore:
             else:
                 if version > SCHEMA_VERSION:
                     raise StateError(
-                        f"{self.path}: written by a newer sms123-sync (schema {version}); upgrade the tool"
+                        _("{path}: written by a newer sms123-sync (schema {version}); upgrade the tool").format(
+                            path=self.path, version=version
+                        )
                     )
                 for step in range(version + 1, SCHEMA_VERSION + 1):
                     self._run_script(_MIGRATIONS[step])
@@ -350,9 +363,11 @@ class StateStore:
         text = str(row[0]).strip()
         if not (text.isascii() and text.isdigit() and int(text) >= 1):
             raise StateError(
-                f"{self.path}: records schema version {str(row[0])[:20]!r}, which sms123-sync never writes"
-                f" (versions are whole numbers from 1 to {SCHEMA_VERSION}); the file was changed by another"
-                f" program: {_DAMAGED_ADVICE}"
+                _(
+                    "{path}: records schema version {version}, which sms123-sync never writes"
+                    " (versions are whole numbers from 1 to {latest}); the file was changed by another"
+                    " program: {advice}"
+                ).format(path=self.path, version=repr(str(row[0])[:20]), latest=SCHEMA_VERSION, advice=_DAMAGED_ADVICE)
             )
         return int(text)
 
@@ -401,15 +416,18 @@ class StateStore:
             fd = os.open(self.lock_path(), os.O_CREAT | os.O_RDWR, 0o600)
         except OSError as exc:
             raise StateError(
-                f"{self.path}: cannot create its lock file {self.lock_path()} ({exc.strerror});"
-                " make the folder writable or pass --state"
+                _(
+                    "{path}: cannot create its lock file {lock} ({reason}); make the folder writable or pass --state"
+                ).format(path=self.path, lock=self.lock_path(), reason=exc.strerror)
             ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.read(fd, 200).decode("utf-8", "replace").strip() or "another process"
+            holder = os.read(fd, 200).decode("utf-8", "replace").strip() or _("another process")
             os.close(fd)
-            raise LockError(f"{self.path} is in use by {holder}; wait for it to finish") from None
+            raise LockError(
+                _("{path} is in use by {holder}; wait for it to finish").format(path=self.path, holder=holder)
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"pid {os.getpid()} on {socket.gethostname()} since {_now()}".encode())
         self._lock_file = fd

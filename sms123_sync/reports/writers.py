@@ -15,6 +15,8 @@ from typing import Any
 
 from sms123_sync.errors import InputError
 from sms123_sync.files import output_problem
+from sms123_sync.i18n import Joined
+from sms123_sync.i18n import lazy_gettext as _
 
 #: Writes the report document to a path; raises on failure.
 Writer = Callable[[Path, dict[str, Any]], None]
@@ -60,16 +62,19 @@ def prepare_reports(templates: Iterable[str], when: datetime | None = None) -> l
         path = expand_path(template, when)
         suffix = path.suffix.lower()
         problem = (
-            f"unknown format {suffix or '(none)'!r}; use one of {', '.join(formats())}"
+            _("unknown format {suffix}; use one of {formats}").format(
+                suffix=repr(suffix or "(none)"), formats=", ".join(formats())
+            )
             if suffix not in formats()
             else output_problem(path)
         )
         if problem is None:
             paths.append(path)
         else:
-            problems.append(f"--report {template}: {problem}")
+            problems.append(_("--report {path}: {problem}").format(path=template, problem=problem))
     if problems:
-        raise InputError("; ".join(problems))
+        # Joined, not joined now: --json and the log keep the English of each problem.
+        raise InputError(Joined("; ", problems))
     return paths
 
 
