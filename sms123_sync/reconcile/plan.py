@@ -318,7 +318,8 @@ class KnownIndex:
     """
 
     key_codes: np.ndarray
-    keys: pd.Index
+    keys: pd.Index  # hashed already: lookups by key only probe
+    records_per_key: np.ndarray  # how many known records each key code has
     group_codes: np.ndarray
     groups: tuple[str, ...]
     records: pd.Index | None  # number * (len(groups) + 1) + group code; None: pair another way
@@ -335,8 +336,7 @@ class KnownIndex:
         """How many known records each of ``keys`` has (0 for an unknown key)."""
         wanted = pd.Index(list(keys))
         found = self.keys.get_indexer(wanted)
-        per_code = np.bincount(self.key_codes[self.key_codes >= 0], minlength=len(self.keys))
-        return pd.Series(np.where(found >= 0, per_code[found], 0), index=wanted)
+        return pd.Series(np.where(found >= 0, self.records_per_key[found], 0), index=wanted)
 
     def contacts_per_group(self, renames: Mapping[str, str]) -> dict[str, int]:
         """How many distinct keys each group has, by its name after ``renames``."""
@@ -368,9 +368,13 @@ def index_known(known: KnownState) -> KnownIndex:
             # is paired the slow way.
             if not records.is_unique:
                 records = None
+    key_codes = np.asarray(key_codes, dtype=np.int64)
+    keys = pd.Index(keys)
+    keys.is_unique  # noqa: B018 - builds the keys' hash table now, on the loading thread
     return KnownIndex(
-        np.asarray(key_codes, dtype=np.int64),
-        pd.Index(keys),
+        key_codes,
+        keys,
+        np.bincount(key_codes[key_codes >= 0], minlength=len(keys)),
         np.asarray(group_codes, dtype=np.int64),
         tuple(str(g) for g in groups),
         records,
@@ -589,8 +593,11 @@ def _delete_ops(
     contact that leaves an exclusive account), never those of a rejected row."""
     dels = dels[~_is_in(dels["key"], desired.protected)].sort_values(["key", "grp"])
     leaving_count = dels["key"].value_counts()
-    still_wanted = pc.is_in(text_array(leaving_count.index.to_series()), value_set=text_array(desired.contacts["key"]))
-    unwanted = leaving_count[~still_wanted.to_numpy(zero_copy_only=False)]
+    # Tonight's keys probed against the few leaving ones: no hash of every desired key.
+    leaving = text_array(leaving_count.index.to_series())
+    desired_keys = text_array(desired.contacts["key"])
+    wanted = set(desired_keys.filter(pc.is_in(desired_keys, value_set=leaving)).to_pylist())
+    unwanted = leaving_count[[key not in wanted for key in leaving.to_pylist()]]
     known_count = known.records_of(unwanted.index)
     leaves = {k for k, n in unwanted.items() if n == known_count.get(k, -1)}
     explained, vanished, losses = _losses(known, renames, desired_members, dels, leaves, desired.filtered_out)

@@ -117,25 +117,25 @@ class _FieldReader:
     def __init__(self, store: StateStore, rowids: pa.ChunkedArray, slim: pa.Table) -> None:
         self._store = store
         self._rowids = rowids.to_numpy()
-        self._check = {name: slim[name].to_numpy() for name in ("grp", "numero", "fhash")}
+        self._slim = slim  # Arrow columns: taken row by row only for the records read
 
     def read(self, positions: np.ndarray) -> pd.DataFrame:
         positions = np.asarray(positions, dtype=np.int64)
         wanted = self._rowids[positions].tolist()
         found = self._store.read_fields(wanted)
-        expected = zip(*(self._check[name][positions].tolist() for name in ("grp", "numero", "fhash")), strict=True)
-        rows: list[tuple[object, ...]] = []
-        for rowid, check in zip(wanted, expected, strict=True):
-            row = found.get(rowid)
-            if row is None or tuple(row[:3]) != check:
-                raise StateError(
-                    _(
-                        "{path}: the state file changed while this plan was made "
-                        "(another run of sms123-sync?); run the command again"
-                    ).format(path=self._store.path)
-                )
-            rows.append(row[3:])
-        return pd.DataFrame(rows, columns=list(FIELD_NAMES), dtype=object)
+        rows = [found.get(rowid) for rowid in wanted]
+        taken = pa.array(positions, pa.int64())
+        expected = [self._slim[name].take(taken).to_pylist() for name in ("grp", "numero", "fhash")]
+        columns = list(zip(*rows, strict=True)) if rows and None not in rows else []
+        if len(rows) and (not columns or any(list(columns[i]) != expected[i] for i in range(3))):
+            raise StateError(
+                _(
+                    "{path}: the state file changed while this plan was made "
+                    "(another run of sms123-sync?); run the command again"
+                ).format(path=self._store.path)
+            )
+        values = columns[3:] if columns else [() for _ in FIELD_NAMES]
+        return pd.DataFrame(dict(zip(FIELD_NAMES, values, strict=True)), dtype=object)
 
 
 # State files that a StateStore of this process has open: (device, inode) -> how many.
