@@ -63,3 +63,16 @@ def headless_chromium(browser: str, profile: Path, *extra: str) -> list[str]:
         *extra,
         f"--user-data-dir={profile}",
     ]
+
+
+# Two nights of a small export with an identity, for the language tests: the first is
+# synced, the second is given per test.
+NIGHTS_MAPPING = "identity: Id\nfields: {numero: Tel, nom: Nom}\ngroups: {column: G, separator: ','}\n"
+FIRST_NIGHT = "Id;Tel;Nom;G\n1;0612345671;Martin;A\n2;0612345672;Durand;A\n3;0612345673;Petit;VIP\n"
+
+
+def write_nights(folder: Path, second_night: str) -> None:
+    """``m.yaml``, ``night1.csv`` and ``night2.csv`` in ``folder``."""
+    (folder / "m.yaml").write_text(NIGHTS_MAPPING, encoding="utf-8")
+    (folder / "night1.csv").write_text(FIRST_NIGHT, "utf-8")
+    (folder / "night2.csv").write_text(second_night, "utf-8")

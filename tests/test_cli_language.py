@@ -22,6 +22,7 @@ from sms123_sync.errors import InputError, MappingError, StateError
 from sms123_sync.reconcile.state import StateStore
 from sms123_sync.sandbox.server import DEFAULT_KEY, DEFAULT_USER, Faults, Sandbox
 from sms123_sync.sources import read_source
+from tests.helpers import write_nights
 
 FRENCH = {"LANG": "fr_FR.UTF-8"}
 NBSP = "\u00a0"
@@ -36,15 +37,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A first sync done in the sandbox; the second export moves a number, drops a contact
     and has one row whose number cannot be read (row 4)."""
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "m.yaml").write_text(
-        "identity: Id\nfields: {numero: Tel, nom: Nom}\ngroups: {column: G, separator: ','}\n", encoding="utf-8"
-    )
-    (tmp_path / "night1.csv").write_text(
-        "Id;Tel;Nom;G\n1;0612345671;Martin;A\n2;0612345672;Durand;A\n3;0612345673;Petit;VIP\n", "utf-8"
-    )
-    (tmp_path / "night2.csv").write_text(
-        "Id;Tel;Nom;G\n1;0612345671;Martin;A\n2;0756123456;Durand;A\n5;0612;Moreau;A\n", "utf-8"
-    )
+    write_nights(tmp_path, "Id;Tel;Nom;G\n1;0612345671;Martin;A\n2;0756123456;Durand;A\n5;0612;Moreau;A\n")
     first = _run("sync", "night1.csv", "-m", "m.yaml", "--sandbox", "--yes")
     assert first.exit_code == 0, first.output
     return tmp_path

@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 
 from sms123_sync.cli import cli
 from sms123_sync.reports import i18n
-from tests.helpers import chromium, headless_chromium
+from tests.helpers import chromium, headless_chromium, write_nights
 
 ROOT = Path(__file__).parent.parent
 REPORTS = ROOT / "sms123_sync" / "reports"
@@ -105,16 +105,10 @@ def test_numbers_as_people_write_them() -> None:
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A first sync done; the second export changes a name, a number, adds, removes, rejects."""
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "m.yaml").write_text(
-        "identity: Id\nfields: {numero: Tel, nom: Nom}\ngroups: {column: G, separator: ','}\n", encoding="utf-8"
-    )
-    (tmp_path / "night1.csv").write_text(
-        "Id;Tel;Nom;G\n1;0612345671;Martin;A\n2;0612345672;Durand;A\n3;0612345673;Petit;VIP\n", "utf-8"
-    )
-    (tmp_path / "night2.csv").write_text(
+    write_nights(
+        tmp_path,
         f"Id;Tel;Nom;G\n1;0612345671;{HOSTILE};A\n2;0756123456;{LONG};A\n5;0612;Moreau;A\n"
         f"4;+32470123456;Leroy;B,{LONG[:60]}\n",
-        "utf-8",
     )
     result = _run("sync", "night1.csv", "-m", "m.yaml", "--sandbox", "--yes")
     assert result.exit_code == 0, result.output

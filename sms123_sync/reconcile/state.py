@@ -469,7 +469,7 @@ class StateStore:
 
         ``fields=False`` leaves the seven fields in the file: a plan needs them only for
         the records it changes, and reading them for every membership is two thirds of
-        the load (docs/design.md, "Speed"). :meth:`KnownState.fields_at` then reads
+        the load (docs/design.md, "Speed rules"). :meth:`KnownState.fields_at` then reads
         those records through this store, which must still be open.
         """
         schema = _MEMBER_SCHEMA if fields else _SLIM_SCHEMA
