@@ -577,14 +577,15 @@ def _filtered_keys(frame: pd.DataFrame, mapping: Mapping, dropped: np.ndarray) -
     person of the row: the identity, ``identity/phone column`` for several, else the number)."""
     if not dropped.any():
         return frozenset()
-    rows = frame.loc[dropped]
     people = mapping.people
     keys: set[str] = set()
     if mapping.identity:
-        identities = [i for i in clean_text_array(text_array(rows[mapping.identity])).to_pylist() if i]
+        # One column taken in Arrow: selecting the dropped rows of the whole frame cost more.
+        column = text_array(frame[mapping.identity]).filter(pa.array(dropped))
+        identities = [i for i in clean_text_array(column).to_pylist() if i]
         keys.update(identities if len(people) == 1 else (f"{i}/{p.phone_column}" for i in identities for p in people))
     else:
-        dropped_rows = rows.reset_index(drop=True)
+        dropped_rows = frame[list(mapping.columns_used())].loc[dropped].reset_index(drop=True)
         positions = np.zeros(len(dropped_rows), dtype=np.int64)  # only for messages, not kept here
         for person in people:
             chosen = _choose_phones(dropped_rows, person, mapping, positions, several=True)
