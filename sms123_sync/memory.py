@@ -13,11 +13,13 @@ keeps its own process's allocator.
 from __future__ import annotations
 
 import os
+import platform
 import sys
 
 VARIABLE = "ARROW_DEFAULT_MEMORY_POOL"
-# pyarrow's Linux wheels are built with jemalloc; its macOS and Windows ones are not.
-PREFERRED = "jemalloc" if sys.platform.startswith("linux") else ""
+# pyarrow's x86-64 Linux wheels are built with jemalloc; its ARM ones no longer are
+# (apache/arrow GH-44342), nor its macOS and Windows ones: there Arrow would warn.
+PREFERRED = "jemalloc" if sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64") else ""
 
 
 def prefer_jemalloc() -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,7 +22,8 @@ import pytest
 from sms123_sync.contact import FIELD_NAMES
 from sms123_sync.errors import StateError
 from sms123_sync.mapping.desired import DesiredState, fields_hash
-from sms123_sync.reconcile.plan import PlanOptions, index_known, plan_changes
+from sms123_sync.reconcile import sync
+from sms123_sync.reconcile.plan import KnownIndex, PlanOptions, index_known, plan_changes
 from sms123_sync.reconcile.state import KnownState, StateStore
 
 GROUPS = ("A", "B", "C", "VIP")
@@ -89,7 +91,7 @@ def test_slim_and_whole_loads_plan_the_same(tmp_path: Path, seed: int) -> None:
     path = tmp_path / "state.sqlite"
     _state(path, before, rng)
     if seed % 4 == 1:  # a stale second number of one key in one group
-        with sqlite3.connect(path) as db:
+        with closing(sqlite3.connect(path)) as db, db:
             db.execute(
                 "INSERT INTO memberships (grp, numero, key, fhash) SELECT grp, '33699999999', key, fhash"
                 " FROM memberships LIMIT 1"
@@ -125,7 +127,7 @@ def test_a_record_changed_after_the_load_is_refused(tmp_path: Path) -> None:
     with StateStore(path) as store:
         known = store.load(fields=False)
         # Another run rewrites a record between the load and the plan.
-        with sqlite3.connect(path) as db:
+        with closing(sqlite3.connect(path)) as db, db:
             db.execute("UPDATE memberships SET nom = 'X', fhash = fhash + 1 WHERE rowid = 1")
         with pytest.raises(StateError, match="changed while this plan was made"):
             plan_changes(_desired(tonight, "shared"), known)
@@ -151,3 +153,51 @@ def test_known_index_counts_like_pandas(groups: int) -> None:
     sample = ["K1", "K5", "nobody"]
     counts = frame["key"].value_counts()
     assert known.records_of(sample).to_dict() == {k: int(counts.get(k, 0)) for k in sample}
+
+
+def test_a_rename_onto_a_name_only_the_memberships_hold_plans(tmp_path: Path) -> None:
+    # The groups table lacks 'Renamed', a membership holds it: after the rename two known
+    # group codes bear one name, and the records' hash cannot pair them; the planner pairs
+    # through shared codes and counts the two as one group.
+    rng = random.Random(3)
+    before = _unique_numbers(_night(rng, 60))
+    tonight = [(k, n, name, tuple("Renamed" if g == "VIP" else g for g in gs)) for k, n, name, gs in before]
+    path = tmp_path / "state.sqlite"
+    _state(path, before, rng)
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("INSERT INTO memberships (grp, numero, key, fhash) VALUES ('Renamed', '33600000001', 'Kx', 1)")
+    with StateStore(path) as store:
+        whole = plan_changes(_desired(tonight, "exclusive"), store.load()).checked(PlanOptions())
+        slim = plan_changes(_desired(tonight, "exclusive"), store.load(fields=False)).checked(PlanOptions())
+    assert whole.renames == slim.renames == (("VIP", "Renamed"),)
+    assert whole.operations == slim.operations
+    assert [op.key for op in slim.operations if op.kind.name == "CONTACT_DEL"] == ["Kx"]  # the stray record goes
+
+
+def test_a_plan_made_while_a_sync_writes_plans_again_from_the_whole_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A plan takes no lock: a sync may commit between the slim load and the reading of the
+    # changed records' fields. make_plan then plans from a whole load, read at one moment.
+    rng = random.Random(11)
+    before = _unique_numbers(_night(rng, 30))
+    path = tmp_path / "state.sqlite"
+    _state(path, before, rng)
+    export = tmp_path / "tonight.csv"
+    rows = [f"{k};0{n[2:]};{name}-bis;{','.join(gs)}" for k, n, name, gs in before]
+    export.write_text("Id;Tel;Nom;G\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("identity: Id\nfields: {numero: Tel, nom: Nom}\ngroups: {column: G, separator: ','}\n")
+    load = sync._load_for_plan
+
+    def load_then_a_sync_writes(store: StateStore) -> tuple[KnownState, KnownIndex]:
+        loaded = load(store)
+        with closing(sqlite3.connect(path)) as db, db:  # the sync applies one of tonight's updates
+            db.execute("UPDATE memberships SET nom = 'Done', fhash = fhash + 1 WHERE rowid = 1")
+        return loaded
+
+    monkeypatch.setattr(sync, "_load_for_plan", load_then_a_sync_writes)
+    _, plan = sync.make_plan(export, mapping, path, PlanOptions())
+    before_names = {op.before.nom for op in plan.operations if op.before is not None}
+    assert "Done" in before_names  # planned from the state as the sync left it
+    assert {op.kind.name for op in plan.operations} == {"CONTACT_UPD"}

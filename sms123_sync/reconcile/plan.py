@@ -339,17 +339,20 @@ class KnownIndex:
         return pd.Series(np.where(found >= 0, self.records_per_key[found], 0), index=wanted)
 
     def contacts_per_group(self, renames: Mapping[str, str]) -> dict[str, int]:
-        """How many distinct keys each group has, by its name after ``renames``."""
+        """How many distinct keys each group has, by its name after ``renames`` (two codes
+        renamed onto one name count as one group)."""
+        name_codes, names = pd.factorize(pd.Index(self.group_names(renames)))
         width = max(len(self.keys), 1)
         known = (self.group_codes >= 0) & (self.key_codes >= 0)
-        pairs = self.group_codes[known] * width + self.key_codes[known]
-        if len(self.groups) * width <= 8 * len(pairs) + 1024:  # dense: one count per (group, key)
-            present = np.flatnonzero(np.bincount(pairs, minlength=len(self.groups) * width))
+        groups = np.asarray(name_codes, dtype=np.int64)[self.group_codes[known]]
+        pairs = groups * width + self.key_codes[known]
+        if len(names) * width <= 8 * len(pairs) + 1024:  # dense: one count per (group, key)
+            present = np.flatnonzero(np.bincount(pairs, minlength=len(names) * width))
         else:  # np.unique is a hundred times slower than a sort on NumPy 2.4
             ordered = np.sort(pairs)
             present = ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
-        per_group = np.bincount(present // width, minlength=len(self.groups))
-        return dict(zip(self.group_names(renames), (int(n) for n in per_group), strict=True))
+        per_group = np.bincount(present // width, minlength=len(names))
+        return dict(zip((str(name) for name in names), (int(n) for n in per_group), strict=True))
 
 
 def index_known(known: KnownState) -> KnownIndex:
@@ -430,6 +433,8 @@ def _pairs_on_index(desired_members: pd.DataFrame, index: KnownIndex, renames: M
         return None
     encoded = pc.dictionary_encode(text_array(desired_members["grp"]))
     names = pd.Index(index.group_names(renames))
+    if not names.is_unique:  # a group renamed onto a name the memberships hold already
+        return None
     code_of = names.get_indexer(pd.Index(encoded.dictionary.to_pylist()))
     groups = code_of[encoded.indices.to_numpy(zero_copy_only=False)] if len(code_of) else code_of
     # A group the state does not hold has no known record: -1 is never a record's value.

@@ -110,6 +110,12 @@ def _member_query(schema: pa.Schema) -> str:
     return f"SELECT {', '.join(schema.names)} FROM memberships"
 
 
+class StateChangedError(StateError):
+    """A record changed between the slim load and the reading of its fields: another
+    process wrote the state meanwhile (a plan beside a running sync). ``make_plan`` plans
+    again from a whole load, read at one moment."""
+
+
 class _FieldReader:
     """The fields of records a slim :class:`KnownState` holds, read by rowid when a plan
     needs them; refuses (StateError) a record that changed since the load."""
@@ -122,13 +128,21 @@ class _FieldReader:
     def read(self, positions: np.ndarray) -> pd.DataFrame:
         positions = np.asarray(positions, dtype=np.int64)
         wanted = self._rowids[positions].tolist()
-        found = self._store.read_fields(wanted)
+        try:
+            found = self._store.read_fields(wanted)
+        except sqlite3.ProgrammingError:  # a library caller closed the store first
+            raise StateError(
+                _(
+                    "{path}: the state was loaded without its fields and its store is closed; "
+                    "plan inside the store's with block, or load it with fields=True"
+                ).format(path=self._store.path)
+            ) from None
         rows = [found.get(rowid) for rowid in wanted]
         taken = pa.array(positions, pa.int64())
         expected = [self._slim[name].take(taken).to_pylist() for name in ("grp", "numero", "fhash")]
         columns = list(zip(*rows, strict=True)) if rows and None not in rows else []
         if len(rows) and (not columns or any(list(columns[i]) != expected[i] for i in range(3))):
-            raise StateError(
+            raise StateChangedError(
                 _(
                     "{path}: the state file changed while this plan was made "
                     "(another run of sms123-sync?); run the command again"

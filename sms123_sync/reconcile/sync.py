@@ -26,7 +26,7 @@ from sms123_sync.mapping.desired import DesiredResult
 from sms123_sync.mapping.pipeline import read_plannable
 from sms123_sync.reconcile.apply import Applier, ApplyOptions, Outcome, RunResult
 from sms123_sync.reconcile.plan import KnownIndex, Operation, Plan, PlanOptions, index_known, plan_changes
-from sms123_sync.reconcile.state import KnownState, StateStore
+from sms123_sync.reconcile.state import KnownState, StateChangedError, StateStore
 from sms123_sync.sources import source_fingerprint
 from sms123_sync.sources.files import file_fingerprint
 
@@ -61,7 +61,12 @@ def make_plan(
     with StateStore(state) as store, _loader() as loader:
         loaded = loader.submit(_load_for_plan, store)
         desired = first if first is not None else read_plannable(source, mapping)
-        plan = plan_changes(desired.state, *loaded.result())
+        try:
+            plan = plan_changes(desired.state, *loaded.result())
+        except StateChangedError:
+            # A sync wrote the file between the slim load and the fields of the changes
+            # (a plan takes no lock): plan again from the whole state, read at one moment.
+            plan = plan_changes(desired.state, store.load())
     return desired, plan.checked(options)
 
 

@@ -83,6 +83,17 @@ def _is_utf8(path: Path) -> bool:
     map: twice as fast as decoding it into a Python string, which every export paid."""
     if path.stat().st_size == 0:
         return True
+    try:
+        return _is_utf8_mapped(path)
+    except (OSError, ValueError):  # a file system that cannot map files: decode it instead
+        try:
+            path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        return True
+
+
+def _is_utf8_mapped(path: Path) -> bool:
     with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
         data = pa.py_buffer(mapped)
         offsets = pa.py_buffer(np.array([0, len(mapped)], dtype=np.int64).tobytes())
