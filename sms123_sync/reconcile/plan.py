@@ -318,7 +318,7 @@ class KnownIndex:
     """
 
     key_codes: np.ndarray
-    keys: pd.Index  # hashed already: lookups by key only probe
+    keys: pd.Index
     records_per_key: np.ndarray  # how many known records each key code has
     group_codes: np.ndarray
     groups: tuple[str, ...]
@@ -331,12 +331,6 @@ class KnownIndex:
     def group_names(self, renames: Mapping[str, str]) -> list[str]:
         """The groups in code order, as the plan names them once ``renames`` are made."""
         return [renames.get(group, group) for group in self.groups]
-
-    def records_of(self, keys: Iterable[Any]) -> pd.Series:
-        """How many known records each of ``keys`` has (0 for an unknown key)."""
-        wanted = pd.Index(list(keys))
-        found = self.keys.get_indexer(wanted)
-        return pd.Series(np.where(found >= 0, self.records_per_key[found], 0), index=wanted)
 
     def contacts_per_group(self, renames: Mapping[str, str]) -> dict[str, int]:
         """How many distinct keys each group has, by its name after ``renames`` (two codes
@@ -373,7 +367,6 @@ def index_known(known: KnownState) -> KnownIndex:
                 records = None
     key_codes = np.asarray(key_codes, dtype=np.int64)
     keys = pd.Index(keys)
-    keys.is_unique  # noqa: B018 - builds the keys' hash table now, on the loading thread
     return KnownIndex(
         key_codes,
         keys,
@@ -471,7 +464,8 @@ def _match(
 
     unpaired = np.setdiff1d(np.arange(len(known_members)), k_pos, assume_unique=True)
     gone = _with_known_fields(known_members.iloc[unpaired], fields_at, unpaired)
-    gone = gone.rename(columns={c: f"{c}_k" for c in gone.columns if c not in ("grp", "key")})
+    gone["_kpos"] = pd.array(unpaired, dtype="Int64")  # the record's position in the known state
+    gone = gone.rename(columns={c: f"{c}_k" for c in gone.columns if c not in ("grp", "key", "_kpos")})
     new = _full_rows(
         contacts, desired_members, np.setdiff1d(np.arange(len(desired_members)), d_pos, assume_unique=True)
     )
@@ -603,7 +597,9 @@ def _delete_ops(
     desired_keys = text_array(desired.contacts["key"])
     wanted = set(desired_keys.filter(pc.is_in(desired_keys, value_set=leaving)).to_pylist())
     unwanted = leaving_count[[key not in wanted for key in leaving.to_pylist()]]
-    known_count = known.records_of(unwanted.index)
+    # How many records each leaving key has in the state, through a record of it (_kpos).
+    records = known.records_per_key[known.key_codes[dels["_kpos"].to_numpy(np.int64)]]
+    known_count = dict(zip(dels["key"], records.tolist(), strict=True))
     leaves = {k for k, n in unwanted.items() if n == known_count.get(k, -1)}
     explained, vanished, losses = _losses(known, renames, desired_members, dels, leaves, desired.filtered_out)
     exclusive = desired.account == "exclusive"
