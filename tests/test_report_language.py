@@ -19,7 +19,9 @@ from click.testing import CliRunner, Result
 from openpyxl import load_workbook
 
 from sms123_sync.cli import cli
+from sms123_sync.mapping.problems import Problem, ProblemCode
 from sms123_sync.reports import i18n
+from sms123_sync.reports.rows import problem_row, problem_rows
 from tests.helpers import chromium, headless_chromium, write_nights
 
 ROOT = Path(__file__).parent.parent
@@ -307,3 +309,18 @@ def test_the_page_filters_by_group_and_by_kind(workspace: Path) -> None:
     shown = page.read_text(encoding="utf-8").count('<li class="')
     # All; VIP: a removal and the group; then the group alone; then all again.
     assert title is not None and title[1] == f"{shown},2,1,{shown}", title
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_problem_rows_in_bulk_are_the_rows_one_by_one(language: str) -> None:
+    # Every code, a formula-looking value and column: the bulk writer's cells are
+    # problem_row's, in both languages.
+    problems = [
+        Problem(code, row, "=Tel" if row % 2 else "Tel", "+33 6 12" if row % 3 else "06 12", f"message {row}")
+        for row, code in enumerate(ProblemCode, start=2)
+    ]
+    with i18n.use(language):
+        cells = [{"row": p.row, "column": p.column, "value": p.value, "code": p.code.value} for p in problems]
+        one_by_one = [problem_row({**c, "message": p.message}) for c, p in zip(cells, problems, strict=True)]
+        bulk = [list(row) for row in problem_rows(problems)]
+    assert bulk == one_by_one

@@ -8,8 +8,11 @@ people write them (``06 12 34 56 78``), never a spreadsheet number.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
+from sms123_sync.i18n import DEFAULT_LANGUAGE, current
+from sms123_sync.mapping.problems import Problem
 from sms123_sync.reports import wording
 from sms123_sync.reports.i18n import N_, _, phone
 
@@ -72,6 +75,19 @@ def op_values(op: dict[str, Any], document: dict[str, Any]) -> list[str]:
 def op_row(op: dict[str, Any], document: dict[str, Any]) -> list[str]:
     """An operation's cells for a spreadsheet: formulas neutralised."""
     return [neutralise(v) for v in op_values(op, document)]
+
+
+def problem_rows(problems: Iterable[Problem]) -> Iterator[tuple[Any, ...]]:
+    """:func:`problem_row` for many problems: a file of half a million rejects says each
+    code's wording once, not once a row."""
+    said: dict[str, tuple[str, str] | None] = {}
+    english = current() == DEFAULT_LANGUAGE
+    for p in problems:
+        code = p.code.value
+        if code not in said:  # a code without wording says its own message, as problem_row does
+            said[code] = wording.problem({"code": code, "message": ""}) if code in wording.PROBLEMS else None
+        what, todo = said[code] or (p.message, "")
+        yield p.row, neutralise(p.column), neutralise(p.value), code, neutralise(p.message if english else what), todo
 
 
 def problem_row(p: dict[str, Any]) -> list[Any]:

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sms123_sync import i18n
 from sms123_sync.errors import InputError
 from sms123_sync.files import output_problem
 from sms123_sync.i18n import Joined
@@ -99,7 +100,8 @@ def write_reports(
     for path in paths:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            (writers or _WRITERS)[path.suffix.lower()](path, document)
+            with i18n.pinned():
+                (writers or _WRITERS)[path.suffix.lower()](path, document)
         except Exception as exc:  # any failure of one format: reported, the others still written
             failed.append((path, f"{type(exc).__name__}: {exc}"))
         else:
