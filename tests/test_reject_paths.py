@@ -22,8 +22,11 @@ from sms123_sync.mapping.normalize import (
     INVALID,
     _surely_invalid,
     choose_in_cell,
+    may_have_own_reason,
     phone_choices,
+    plain_reason,
     strip_separators,
+    why_invalid,
 )
 from sms123_sync.mapping.phone import _overseas, _overseas_exactly
 
@@ -126,3 +129,21 @@ def test_separators_stripped_on_a_phone_column_shaped_like_exports() -> None:
     column = pa.array([rng.choice(spellings) if rng.random() > 0.1 else None for _ in range(5000)], pa.string())
     exact = pc.replace_substring_regex(pc.replace_substring_regex(column, _TRUNK_MARK, ""), _SEPARATORS, "")
     assert strip_separators(column).to_pylist() == exact.to_pylist()
+
+
+# Cells with and without a country code, in digits of other scripts too (Python's \d
+# reads them, RE2's does not), and text around them.
+reason_cells = st.one_of(
+    reject_cells,
+    st.text(alphabet="0123456789+ ()tel\u0660\u0663\u0666\u06f0\u0966\uff10\uff13", max_size=16),
+    st.builds(lambda d: "tel " + d, _digits(4)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(reason_cells, min_size=1, max_size=30), st.sampled_from(["FR", "BE", "GP"]))
+def test_the_plain_reason_is_only_skipped_where_why_invalid_says_it(values: list[str], region: str) -> None:
+    maybe = may_have_own_reason(pa.array(values, pa.string()), region)
+    for value, flagged in zip(values, maybe.tolist(), strict=True):
+        if not flagged:
+            assert why_invalid(value, region) == plain_reason(region), value
