@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
 
 import pytest
 
-from sms123_sync.memory import PREFERRED, VARIABLE
+from sms123_sync.memory import PREFERRED, VARIABLE, paused_collector
 
 # Runs the real entry point on a light command, then reports the pool Arrow gives.
 PROBE = (
@@ -38,3 +39,18 @@ def test_the_command_line_runs_on_jemalloc() -> None:
 
 def test_the_users_choice_of_allocator_wins() -> None:
     assert _pool(**{VARIABLE: "system"}) == "system"
+
+
+def test_the_collector_resumes_as_it_was() -> None:
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        with paused_collector():
+            assert not gc.isenabled()
+        assert gc.isenabled()
+        gc.disable()  # a caller that paused it itself keeps it paused
+        with paused_collector():
+            pass
+        assert not gc.isenabled()
+    finally:
+        (gc.enable if was else gc.disable)()

@@ -16,14 +16,12 @@ Pure: no file, no network.
 from __future__ import annotations
 
 import contextvars
-import gc
 import re
 import string
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,6 +63,7 @@ from sms123_sync.mapping.normalize import (
     why_invalid,
 )
 from sms123_sync.mapping.problems import Problem, ProblemCode
+from sms123_sync.memory import paused_collector
 from sms123_sync.sources import SourceTable
 
 GROUP_SEPARATOR = "--"
@@ -483,29 +482,10 @@ def _cell_warning(column: str, value: str, row: int, mapping: Mapping) -> Proble
     return Problem(ProblemCode.PHONE_TEXT, row, column, value, message)
 
 
-@contextmanager
-def _without_cycle_collection() -> Iterator[None]:
-    """Pauses Python's cyclic garbage collector for a build.
-
-    A build of a million rows makes hundreds of thousands of small objects that live to
-    its end (rejects, warnings, their texts); the collector walked them all again at each
-    of its passes: 1 s of 4 when half the rows of a million are rejects. They hold no
-    cycles; what cyclic garbage the build leaves (pandas' internals) is collected when
-    the collector resumes, at its next pass.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
-    """Turns the export into the desired state, rejects and warnings (the collector paused:
-    :func:`_without_cycle_collection`)."""
-    with _without_cycle_collection():
+    """Turns the export into the desired state, rejects and warnings (with Python's cyclic
+    collector paused: :func:`sms123_sync.memory.paused_collector`)."""
+    with paused_collector():
         return _build_desired(table, mapping)
 
 

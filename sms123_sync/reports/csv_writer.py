@@ -13,6 +13,7 @@ from typing import Any
 from sms123_sync import i18n
 from sms123_sync.files import open_private
 from sms123_sync.mapping.problems import Problem
+from sms123_sync.memory import paused_collector
 from sms123_sync.reports.rows import op_headings, op_row, problem_headings, problem_row, problem_rows
 from sms123_sync.reports.writers import register_writer
 
@@ -32,7 +33,7 @@ def _write_csv(path: Path, document: dict[str, Any]) -> None:
 def write_problems_csv(path: Path, problems: Iterable[Problem]) -> None:
     """Writes rejects or warnings, one per row, in UTF-8 with BOM (Excel opens it right)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with i18n.pinned(), open_private(path, "w", encoding="utf-8-sig", newline="") as handle:
+    with i18n.pinned(), paused_collector(), open_private(path, "w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, delimiter=";")
         writer.writerow(problem_headings())
         writer.writerows(problem_rows(problems))
