@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
 
@@ -68,6 +69,34 @@ def test_damaged_page_is_named_by_every_command(synced: Path) -> None:
         assert result.exit_code == 2, (args, result.output)
         assert f"{STATE}: not a usable state file" in result.output, result.output
         assert "restore it from a backup" in result.output
+
+
+def test_a_damaged_page_met_only_by_the_whole_read_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A leaf page near the end of the memberships: opening the file and the first batches
+    read fine, the Arrow driver's scan meets the damage mid-stream and said only
+    ``OSError`` (exit 70 before)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.yaml").write_text(MAPPING, encoding="utf-8")
+    _export(tmp_path / "n.csv", 3000)
+    rows = [{"groupe": f"G{i % 3}", "numero": f"336{12000000 + i:08d}", "key": str(i)} for i in range(3000)]
+    with StateStore(STATE) as store:
+        store.import_members(pd.DataFrame(rows), origin="created")
+    db = sqlite3.connect(STATE)
+    try:
+        leaves = db.execute("SELECT pageno FROM dbstat WHERE name = 'memberships' AND pagetype = 'leaf'").fetchall()
+    except sqlite3.OperationalError:
+        pytest.skip("this SQLite has no dbstat table to find a leaf page with")
+    finally:
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+        db.close()
+    assert len(leaves) > 10
+    page = sorted(p for (p,) in leaves)[-2]
+    data = bytearray(STATE.read_bytes())
+    data[(page - 1) * page_size : page * page_size] = b"\xa5" * page_size
+    STATE.write_bytes(bytes(data))
+    result = _invoke("plan", "n.csv", "-m", "m.yaml")
+    assert result.exit_code == 2, result.output
+    assert f"{STATE}: not a usable state file" in result.output, result.output
 
 
 @pytest.mark.parametrize("version", ["2.1", "0", "-1", "two"])

@@ -516,6 +516,8 @@ class StateStore:
             with adbc_sqlite.connect(str(self.path)) as conn, conn.cursor() as cur:
                 cur.execute(_member_query(schema))
                 table = cur.fetch_arrow_table()
+        except (OSError, pa.ArrowException) as exc:  # the driver's read of a damaged page
+            raise state_error(self.path, exc) from None
         finally:
             self._db = self._connect()
         return table.cast(schema)
