@@ -138,18 +138,20 @@ class _FieldReader:
                 ).format(path=self._store.path)
             ) from None
         rows = [found.get(rowid) for rowid in wanted]
+        if not rows:
+            return pd.DataFrame({name: [] for name in FIELD_NAMES}, dtype=object)
         taken = pa.array(positions, pa.int64())
+        # What the slim load saw of each record (grp, numero, fhash) must still be there.
         expected = [self._slim[name].take(taken).to_pylist() for name in ("grp", "numero", "fhash")]
-        columns = list(zip(*rows, strict=True)) if rows and None not in rows else []
-        if len(rows) and (not columns or any(list(columns[i]) != expected[i] for i in range(3))):
+        columns = list(zip(*rows, strict=True)) if None not in rows else []
+        if not columns or any(seen != list(now) for seen, now in zip(expected, columns, strict=False)):
             raise StateChangedError(
                 _(
                     "{path}: the state file changed while this plan was made "
                     "(another run of sms123-sync?); run the command again"
                 ).format(path=self._store.path)
             )
-        values = columns[3:] if columns else [() for _ in FIELD_NAMES]
-        return pd.DataFrame(dict(zip(FIELD_NAMES, values, strict=True)), dtype=object)
+        return pd.DataFrame(dict(zip(FIELD_NAMES, columns[3:], strict=True)), dtype=object)
 
 
 # State files that a StateStore of this process has open: (device, inode) -> how many.

@@ -113,7 +113,7 @@ def run_sync(
         store.acquire()
         # A killed run's open calls are settled before planning and change the state:
         # then it loads after them. Otherwise it loads while the export is read.
-        early = loader.submit(_load_for_plan, store) if not first and not store.open_entries() else None
+        early = loader.submit(_load_for_plan, store) if first is None and not store.open_entries() else None
         desired = first if first is not None else read_plannable(source, mapping)
         fingerprints = {
             "source_fingerprint": source_fingerprint(source),
