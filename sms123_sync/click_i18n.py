@@ -162,8 +162,23 @@ def _said(items: Iterable[_HasHelp]) -> Iterator[None]:
             item.help = text
 
 
+class _Formatter(click.HelpFormatter):
+    """Click's help page, its headings (``Options:``) written as the language writes them."""
+
+    def write_heading(self, heading: str) -> None:
+        # French puts a non-breaking space before the colon: "Options :".
+        line = i18n._("{heading}:").format(heading=heading)
+        self.write(f"{'':>{self.current_indent}}{line}\n")
+
+
+class _Context(click.Context):
+    formatter_class = _Formatter
+
+
 class Command(click.Command):
     """A command whose ``--help`` speaks the reader's language."""
+
+    context_class = _Context
 
     def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with _said([self]):

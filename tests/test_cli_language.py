@@ -441,6 +441,8 @@ HELP_LINES: dict[str, tuple[list[str], list[str]]] = {
     "": (
         [
             "  Tenir les groupes de contacts 123-SMS.NET à jour d’après un export du CRM, et",
+            f"Options{NBSP}:",
+            f"Commandes{NBSP}:",
             "  --version       Afficher la version et quitter.",
             "  -h, --help      Afficher ce message et quitter.",
             "  balance   Afficher le solde du compte (crédits SMS).",
@@ -448,6 +450,8 @@ HELP_LINES: dict[str, tuple[list[str], list[str]]] = {
         ],
         [
             "  Keep 123-SMS.NET contact groups in step with a CRM export, and send SMS.",
+            "Options:",
+            "Commands:",
             "  --version       Show the version and exit.",
             "  -h, --help      Show this message and exit.",
             "  balance   Show the account's balance (SMS credits).",
