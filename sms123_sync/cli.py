@@ -32,7 +32,7 @@ from sms123_sync import __version__, click_i18n, i18n
 from sms123_sync.api.wire import WireFormat
 from sms123_sync.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, InputError, Sms123Error
 from sms123_sync.files import DEFAULT_STATE, WORK_DIR, open_private, output_problem
-from sms123_sync.i18n import _, english, lazy_gettext, ngettext
+from sms123_sync.i18n import N_, _, english, lazy_gettext, ngettext
 from sms123_sync.logs import setup_logging, stop_logging
 from sms123_sync.mapping.ready import SYSTEMS, ready_names, resolve_mapping
 from sms123_sync.memory import prefer_jemalloc
@@ -71,13 +71,15 @@ _LOG_HANDLER = "sms123.log_handler"
 _MAX_SHOWN = 300
 
 
-class _Cli(click.Group):
+class _Cli(click_i18n.Group):
     """Turns every error into one line and the documented exit code; no traceback.
 
     Errors reach ``--log-file`` too, and ``--json`` still prints one summary object.
     An unexpected exception (a bug) prints one line and saves its trace to the log
     file, or to ``.sms123-sync/crash-….log``; the exit code is EXIT_INTERNAL (70).
     """
+
+    group_class = click_i18n.Group  # the subgroups speak the reader's language; the errors are caught here
 
     def main(self, args: Any = None, *rest: Any, **kwargs: Any) -> Any:
         # The language --lang chooses lasts to the end of this call, error lines included.
@@ -273,39 +275,46 @@ class Duration(click.ParamType[float, Any]):
 def connection_options(func: F) -> F:
     """The options of every command that talks to the API."""
     options = [
-        click.option("--base-url", envvar="SMS123_BASE_URL", help="API base URL (default: the real 123-SMS API)."),
-        click.option("--user", envvar="SMS123_USER", help="Account user/email [env SMS123_USER]."),
+        click.option("--base-url", envvar="SMS123_BASE_URL", help=N_("API base URL (default: the real 123-SMS API).")),
+        click.option("--user", envvar="SMS123_USER", help=N_("Account user/email [env SMS123_USER].")),
         click.option(
             "--api-key",
             envvar="SMS123_API_KEY",
-            help="API key (cleAPI) [env SMS123_API_KEY]. Other users of the machine see it in `ps`:"
-            " prefer the env or --api-key-file.",
+            help=N_(
+                "API key (cleAPI) [env SMS123_API_KEY]. Other users of the machine see it in `ps`:"
+                " prefer the env or --api-key-file."
+            ),
         ),
         click.option(
             "--api-key-file",
             type=click.Path(path_type=Path, dir_okay=False),
-            help="Read the API key from this file (one line; keep it chmod 600: a warning otherwise).",
+            help=N_("Read the API key from this file (one line; keep it chmod 600: a warning otherwise)."),
         ),
         click.option(
             "--wire-format",
             type=click.Choice([f.value for f in WireFormat]),
             default="json",
             show_default=True,
-            help="Request body format.",
+            help=N_("Request body format."),
         ),
         click.option(
             "--timeout",
             type=click.FloatRange(0.1, 600),
             default=15.0,
             show_default=True,
-            help="Seconds each HTTP request may take in all (connect, headers, body).",
+            help=N_("Seconds each HTTP request may take in all (connect, headers, body)."),
         ),
-        click.option("--retries", type=click.IntRange(1, 20), default=5, show_default=True, help="Attempts per call."),
+        click.option(
+            "--retries", type=click.IntRange(1, 20), default=5, show_default=True, help=N_("Attempts per call.")
+        ),
         click.option(
             "--sandbox",
             "use_sandbox",
             is_flag=True,
-            help=f"Talk to a local sandbox (data in {WORK_DIR}/sandbox.sqlite) instead of the real account.",
+            help=click_i18n.filled(
+                N_("Talk to a local sandbox (data in {folder}/sandbox.sqlite) instead of the real account."),
+                folder=WORK_DIR,
+            ),
         ),
     ]
 
@@ -366,16 +375,40 @@ def read_key_file(path: Path) -> str:
     return key
 
 
-@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+def _choose_language(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    # Eager: chosen before the other options are read, so their errors speak it too; it
+    # lasts to the end of the call (_Cli.main's scope), the final error line included.
+    # Not given: the language stays the one chosen before (the top level's --lang, else the locale).
+    if value is not None:
+        i18n.choose(value)
+
+
+def language_option(func: F) -> F:
+    """--lang: the language of what people read (terminal and reports; JSON never changes)."""
+    return click.option(
+        "--lang",
+        type=click.Choice(["fr", "en"]),
+        is_eager=True,
+        expose_value=False,
+        callback=_choose_language,
+        help=N_("Language of the terminal text and the reports (else LC_ALL/LANG, else en); JSON is the same in all."),
+    )(func)
+
+
+@click.group(
+    cls=_Cli,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help=N_("Keep 123-SMS.NET contact groups in step with a CRM export, and send SMS."),
+)
 @click.version_option(__version__, prog_name="sms123-sync")
+@language_option
 def cli() -> None:
-    """Keep 123-SMS.NET contact groups in step with a CRM export, and send SMS."""
+    pass
 
 
-@cli.command()
+@cli.command(help=N_("Show the account's balance (SMS credits)."))
 @connection_options
 def balance(connection: ConnectionSettings) -> None:
-    """Show the account's balance (SMS credits)."""
     from sms123_sync.api.connection import connect
 
     with connect(connection) as client:
@@ -383,45 +416,47 @@ def balance(connection: ConnectionSettings) -> None:
     out.print(_("balance: {value}").format(value=value))
 
 
-@cli.group()
+@cli.group(help=N_("A local 123-SMS server for trying mappings and for tests."))
 def sandbox() -> None:
-    """A local 123-SMS server for trying mappings and for tests."""
+    pass
 
 
-@sandbox.command("serve")
+@sandbox.command("serve", help=N_("Run the sandbox server until interrupted (on loopback only, by default)."))
 @click.option(
     "--host",
     default="127.0.0.1",
     show_default=True,
-    help="Address to bind: loopback only (127.0.0.0/8, ::1, localhost) unless --insecure-listen.",
+    help=N_("Address to bind: loopback only (127.0.0.0/8, ::1, localhost) unless --insecure-listen."),
 )
 @click.option(
     "--insecure-listen",
     is_flag=True,
-    help="Allow a non-loopback --host: anyone who reaches it can use the key and read the account.",
+    help=N_("Allow a non-loopback --host: anyone who reaches it can use the key and read the account."),
 )
-@click.option("--port", type=PORT, default=8123, show_default=True, help="Port (0 picks a free one).")
+@click.option("--port", type=PORT, default=8123, show_default=True, help=N_("Port (0 picks a free one)."))
 @click.option(
     "--data",
     type=click.Path(path_type=Path),
     default=WORK_DIR / "sandbox.sqlite",
     show_default=True,
-    help="SQLite file holding the sandbox account.",
+    help=N_("SQLite file holding the sandbox account."),
 )
-@click.option("--user", default="sandbox", show_default=True, help="The account user the sandbox accepts.")
-@click.option("--api-key", default="sandbox-key", show_default=True, help="The API key the sandbox accepts.")
-@click.option("--balance", "initial_balance", type=Decimal, help="Set the balance (SMS credits) at start.")
+@click.option("--user", default="sandbox", show_default=True, help=N_("The account user the sandbox accepts."))
+@click.option("--api-key", default="sandbox-key", show_default=True, help=N_("The API key the sandbox accepts."))
+@click.option("--balance", "initial_balance", type=Decimal, help=N_("Set the balance (SMS credits) at start."))
 @click.option(
-    "--style", type=click.Choice(["plain", "json", "xml"]), default="plain", show_default=True, help="Answer style."
+    "--style", type=click.Choice(["plain", "json", "xml"]), default="plain", show_default=True, help=N_("Answer style.")
 )
-@click.option("--references", is_flag=True, help="Answer sends with a delivery reference ('80 refaccuse=N').")
-@click.option("--latency-ms", type=click.FloatRange(0, 60_000), default=0.0, help="Delay every answer (milliseconds).")
-@click.option("--technical-rate", type=SHARE, default=0.0, help="Share of requests answered -2.")
-@click.option("--http500-rate", type=SHARE, default=0.0, help="Share answered HTTP 500.")
-@click.option("--http429-rate", type=SHARE, default=0.0, help="Share answered HTTP 429 with Retry-After.")
-@click.option("--drop-rate", type=SHARE, default=0.0, help="Share of connections dropped before handling.")
-@click.option("--lost-answer-rate", type=SHARE, default=0.0, help="Share applied, then dropped without answer.")
-@click.option("--seed", type=int, help="Seed for the fault draws (repeatable runs).")
+@click.option("--references", is_flag=True, help=N_("Answer sends with a delivery reference ('80 refaccuse=N')."))
+@click.option(
+    "--latency-ms", type=click.FloatRange(0, 60_000), default=0.0, help=N_("Delay every answer (milliseconds).")
+)
+@click.option("--technical-rate", type=SHARE, default=0.0, help=N_("Share of requests answered -2."))
+@click.option("--http500-rate", type=SHARE, default=0.0, help=N_("Share answered HTTP 500."))
+@click.option("--http429-rate", type=SHARE, default=0.0, help=N_("Share answered HTTP 429 with Retry-After."))
+@click.option("--drop-rate", type=SHARE, default=0.0, help=N_("Share of connections dropped before handling."))
+@click.option("--lost-answer-rate", type=SHARE, default=0.0, help=N_("Share applied, then dropped without answer."))
+@click.option("--seed", type=int, help=N_("Seed for the fault draws (repeatable runs)."))
 def sandbox_serve(
     host: str,
     insecure_listen: bool,
@@ -440,7 +475,6 @@ def sandbox_serve(
     lost_answer_rate: float,
     seed: int | None,
 ) -> None:
-    """Run the sandbox server until interrupted (on loopback only, by default)."""
     from sms123_sync.sandbox.server import Account, Faults, Sandbox, check_listen
 
     check_listen(host, insecure_listen)
@@ -470,17 +504,16 @@ def sandbox_serve(
     server.serve_forever()
 
 
-@sandbox.command("show")
+@sandbox.command("show", help=N_("Show what the sandbox account holds: balance, groups, contacts, messages accepted."))
 @click.option(
     "--data",
     type=click.Path(path_type=Path),
     default=WORK_DIR / "sandbox.sqlite",
     show_default=True,
-    help="SQLite file holding the sandbox account.",
+    help=N_("SQLite file holding the sandbox account."),
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the whole account as JSON.")
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the whole account as JSON."))
 def sandbox_show(data: Path, as_json: bool) -> None:
-    """Show what the sandbox account holds: balance, groups, contacts, messages accepted."""
     import json
 
     from sms123_sync.sandbox.server import AccountStore
@@ -523,36 +556,23 @@ class _MappingPath(click.ParamType[Path, Any]):
 
 
 MAPPING = _MappingPath()
-MAPPING_HELP = "YAML mapping file, or a ready mapping's name (see: sms123-sync mappings)."
+MAPPING_HELP = N_("YAML mapping file, or a ready mapping's name (see: sms123-sync mappings).")
 
 
-def _choose_language(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    # Eager: chosen before the other options are read, so their errors speak it too; it
-    # lasts to the end of the call (_Cli.main's scope), the final error line included.
-    i18n.choose(value)
-
-
-def language_option(func: F) -> F:
-    """--lang: the language of what people read (terminal and reports; JSON never changes)."""
-    return click.option(
-        "--lang",
-        type=click.Choice(["fr", "en"]),
-        is_eager=True,
-        expose_value=False,
-        callback=_choose_language,
-        help="Language of the terminal text and the reports (else LC_ALL/LANG, else en); JSON is the same in all.",
-    )(func)
-
-
-@cli.command("mappings")
+@cli.command("mappings", help=N_("List the ready mappings: give a name to -m, or let init pick one from an export."))
 def mappings_command() -> None:
-    """List the ready mappings: give a name to -m, or let init pick one from an export."""
     for system in SYSTEMS:
         out.print(f"{system.name:<16} {system.summary}", markup=False, soft_wrap=True)
     out.print(_("use: sms123-sync init EXPORT (adapts one to the export's columns), or -m NAME"), markup=False)
 
 
-@cli.command("init")
+@cli.command(
+    "init",
+    help=N_(
+        "Write a mapping for EXPORT: a ready one when its system is recognised, else one guessed from its"
+        " columns, then show what it would sync."
+    ),
+)
 @click.argument("source", metavar="EXPORT")
 @click.option(
     "--output",
@@ -560,19 +580,17 @@ def mappings_command() -> None:
     type=click.Path(path_type=Path),
     default=Path("mapping.yaml"),
     show_default=True,
-    help="Where to write the mapping.",
+    help=N_("Where to write the mapping."),
 )
 @click.option(
     "--from",
     "system_name",
     type=click.Choice(ready_names()),
-    help="The system the export comes from (default: recognised from its header).",
+    help=N_("The system the export comes from (default: recognised from its header)."),
 )
-@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+@click.option("--force", is_flag=True, help=N_("Overwrite the output file if it exists."))
 @language_option
 def init_command(source: str, output: Path, system_name: str | None, force: bool) -> None:
-    """Write a mapping for EXPORT: a ready one when its system is recognised, else one
-    guessed from its columns, then show what it would sync."""
     if output.exists() and not force:
         raise InputError(
             lazy_gettext("{path} exists: give --force to overwrite it, or -o another file").format(path=output)
@@ -603,22 +621,21 @@ def init_command(source: str, output: Path, system_name: str | None, force: bool
     )
 
 
-@cli.command()
+@cli.command(help=N_("Read SOURCE through the mapping and report what would be synced, without any call."))
 @click.argument("source", metavar="SOURCE")
 @click.option("--mapping", "-m", "mapping_path", type=MAPPING, required=True, help=MAPPING_HELP)
 @click.option(
-    "--rejects", "rejects_path", type=click.Path(path_type=Path), help="Write every rejected row to this CSV."
+    "--rejects", "rejects_path", type=click.Path(path_type=Path), help=N_("Write every rejected row to this CSV.")
 )
 @click.option(
     "--show",
     type=click.IntRange(0, 100_000),
     default=10,
     show_default=True,
-    help="How many rejects and warnings to print.",
+    help=N_("How many rejects and warnings to print."),
 )
 @language_option
 def validate(source: str, mapping_path: Path, rejects_path: Path | None, show: int) -> None:
-    """Read SOURCE through the mapping and report what would be synced, without any call."""
     from sms123_sync.mapping.pipeline import read_desired
     from sms123_sync.reports import terminal as render
     from sms123_sync.reports.csv_writer import write_problems_csv
@@ -668,7 +685,7 @@ def _state_option(func: F) -> F:
         envvar="SMS123_STATE",
         default=DEFAULT_STATE,
         show_default=True,
-        help="State file [env SMS123_STATE].",
+        help=N_("State file [env SMS123_STATE]."),
     )(func)
 
 
@@ -682,15 +699,17 @@ def sync_inputs(func: F) -> F:
             "--max-delete",
             default="10%",
             show_default=True,
-            help="Most vanished contacts, and members of any one group, a run may delete before the guard "
-            "holds the deletes (exit 3, the rest applied): N, P% (of more than 3) or none.",
+            help=N_(
+                "Most vanished contacts, and members of any one group, a run may delete before the guard "
+                "holds the deletes (exit 3, the rest applied): N, P% (of more than 3) or none."
+            ),
         ),
         click.option(
             "--allow-empty",
             is_flag=True,
-            help="Allow an export with no usable contact to delete (empties the groups).",
+            help=N_("Allow an export with no usable contact to delete (empties the groups)."),
         ),
-        click.option("--verbose", "-v", is_flag=True, help="List every change, not the first ones."),
+        click.option("--verbose", "-v", is_flag=True, help=N_("List every change, not the first ones.")),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -720,13 +739,16 @@ def report_options(func: F) -> F:
             "--report",
             "reports",
             multiple=True,
-            help=f"Write a report; format from the extension ({' '.join(formats())}); {{date}} and {{time}} expand.",
+            help=click_i18n.filled(
+                N_("Write a report; format from the extension ({formats}); {{date}} and {{time}} expand."),
+                formats=" ".join(formats()),
+            ),
         ),
         click.option(
-            "--json", "as_json", is_flag=True, help="Print one JSON summary on stdout and nothing else there."
+            "--json", "as_json", is_flag=True, help=N_("Print one JSON summary on stdout and nothing else there.")
         ),
         click.option(
-            "--log-file", type=click.Path(path_type=Path), help="Append timestamped log lines to this file (0600)."
+            "--log-file", type=click.Path(path_type=Path), help=N_("Append timestamped log lines to this file (0600).")
         ),
     ]
     for decorator in reversed(decorators):
@@ -778,7 +800,7 @@ def _run_info(
     }
 
 
-@cli.command("plan")
+@cli.command("plan", help=N_("Show what a sync would change, without any API call."))
 @sync_inputs
 @report_options
 @language_option
@@ -792,7 +814,6 @@ def plan_command(
     reports: list[Path],
     as_json: bool,
 ) -> None:
-    """Show what a sync would change, without any API call."""
     _plan(source, mapping_path, state_path, max_delete, allow_empty, verbose, reports, as_json)
 
 
@@ -825,17 +846,26 @@ def _plan(
     click.get_current_context().exit(_finish(plan_document(desired, plan, run), reports, as_json, exit_code))
 
 
-@cli.command("sync")
+@cli.command(
+    "sync",
+    help=N_(
+        "Make the account's groups match SOURCE: plan, confirm, apply.\n\n"
+        "Ctrl-C or SIGTERM while applying: the calls in flight finish and are recorded, no other starts, "
+        "exit 130; the next run continues. A second one stops at once."
+    ),
+)
 @sync_inputs
-@click.option("--dry-run", is_flag=True, help="Plan only (same as the plan command).")
-@click.option("--yes", "-y", is_flag=True, help="Apply without asking (needed without a terminal).")
-@click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help="Calls in flight.")
-@click.option("--rate", type=click.FloatRange(0.1, 10_000), help="At most this many requests per second.")
+@click.option("--dry-run", is_flag=True, help=N_("Plan only (same as the plan command)."))
+@click.option("--yes", "-y", is_flag=True, help=N_("Apply without asking (needed without a terminal)."))
+@click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help=N_("Calls in flight."))
+@click.option("--rate", type=click.FloatRange(0.1, 10_000), help=N_("At most this many requests per second."))
 @click.option(
     "--deadline",
     type=Duration(),
-    help="Start no operation after this long (90, 90s, 30m, 2h; at most 7 days): "
-    "calls in flight finish, the rest waits for the next run, exit 1.",
+    help=N_(
+        "Start no operation after this long (90, 90s, 30m, 2h; at most 7 days): "
+        "calls in flight finish, the rest waits for the next run, exit 1."
+    ),
 )
 @report_options
 @connection_options
@@ -856,11 +886,6 @@ def sync_command(
     as_json: bool,
     connection: ConnectionSettings,
 ) -> None:
-    """Make the account's groups match SOURCE: plan, confirm, apply.
-
-    Ctrl-C or SIGTERM while applying: the calls in flight finish and are recorded, no
-    other starts, exit 130; the next run continues. A second one stops at once.
-    """
     from sms123_sync.reconcile.apply import ApplyOptions
     from sms123_sync.reconcile.sync import run_sync
     from sms123_sync.reports import terminal as render
@@ -911,13 +936,14 @@ def sync_command(
     ctx.exit(exit_code)
 
 
-@cli.group(invoke_without_command=True)
+@cli.group(invoke_without_command=True, help=N_("Past runs, newest first: when, how long, source, counts, exit code."))
 @_state_option
-@click.option("--limit", type=click.IntRange(1, 100_000), default=30, show_default=True, help="How many runs to list.")
+@click.option(
+    "--limit", type=click.IntRange(1, 100_000), default=30, show_default=True, help=N_("How many runs to list.")
+)
 @language_option
 @click.pass_context
 def runs(ctx: click.Context, state_path: Path, limit: int) -> None:
-    """Past runs, newest first: when, how long, source, counts, exit code."""
     from sms123_sync.campaigns import report as campaigns_report
     from sms123_sync.reconcile.state import StateStore
     from sms123_sync.reports import terminal as render
@@ -930,13 +956,19 @@ def runs(ctx: click.Context, state_path: Path, limit: int) -> None:
         campaigns_report.print_campaigns(out, store.campaigns(limit))
 
 
-@runs.command("show")
+@runs.command(
+    "show", help=N_("One run's operations, failures and conflicts; for a campaign, each recipient's outcome.")
+)
 @click.argument("run_id", type=int)
-@click.option("--report", "reports", multiple=True, help=f"Write this run's report ({' '.join(formats())}).")
+@click.option(
+    "--report",
+    "reports",
+    multiple=True,
+    help=click_i18n.filled(N_("Write this run's report ({formats})."), formats=" ".join(formats())),
+)
 @language_option
 @click.pass_obj
 def runs_show(state_path: Path, run_id: int, reports: tuple[str, ...]) -> None:
-    """One run's operations, failures and conflicts; for a campaign, each recipient's outcome."""
     from sms123_sync.campaigns import report as campaigns_report
     from sms123_sync.reconcile.state import StateStore
     from sms123_sync.reports import terminal as render
@@ -964,16 +996,15 @@ def runs_show(state_path: Path, run_id: int, reports: tuple[str, ...]) -> None:
     click.get_current_context().exit(_finish(document, paths, False))
 
 
-@cli.group()
+@cli.group(help=N_("Inspect or change the last-known state of the account."))
 def state() -> None:
-    """Inspect or change the last-known state of the account."""
+    pass
 
 
-@state.command("show")
+@state.command("show", help=N_("Groups and contact counts the tool knows."))
 @_state_option
 @language_option
 def state_show(state_path: Path) -> None:
-    """Groups and contact counts the tool knows."""
     from sms123_sync.reconcile.state import StateStore
     from sms123_sync.reports import terminal as render
 
@@ -982,11 +1013,10 @@ def state_show(state_path: Path) -> None:
     render.print_known(out, known)
 
 
-@state.command("export")
+@state.command("export", help=N_("Write the known memberships to a CSV (created 0600: it holds names and numbers)."))
 @click.argument("target", type=click.Path(path_type=Path))
 @_state_option
 def state_export(target: Path, state_path: Path) -> None:
-    """Write the known memberships to a CSV (created 0600: it holds names and numbers)."""
     from sms123_sync.reconcile.state import StateStore
 
     _check_output("state export", target)
@@ -1003,14 +1033,13 @@ def state_export(target: Path, state_path: Path) -> None:
     )
 
 
-@state.command("import")
+@state.command("import", help=N_("Adopt contacts that already exist in the account (CSV with numero[, groupe, nom…])."))
 @click.argument("source", metavar="SOURCE")
-@click.option("--group", help="Put every row in this group (when the CSV has no 'groupe' column).")
-@click.option("--region", default="FR", show_default=True, help="Region for numbers written nationally.")
+@click.option("--group", help=N_("Put every row in this group (when the CSV has no 'groupe' column)."))
+@click.option("--region", default="FR", show_default=True, help=N_("Region for numbers written nationally."))
 @_state_option
 @language_option
 def state_import(source: str, group: str | None, region: str, state_path: Path) -> None:
-    """Adopt contacts that already exist in the account (CSV with numero[, groupe, nom…])."""
     from sms123_sync.reconcile.adopt import import_existing
 
     count = import_existing(source, state_path, group=group, region=region)
@@ -1022,11 +1051,10 @@ def state_import(source: str, group: str | None, region: str, state_path: Path) 
     )
 
 
-@state.command("reset")
+@state.command("reset", help=N_("Forget everything the state holds (the account is not touched)."))
 @_state_option
-@click.option("--yes", is_flag=True, help="Do not ask.")
+@click.option("--yes", is_flag=True, help=N_("Do not ask."))
 def state_reset(state_path: Path, yes: bool) -> None:
-    """Forget everything the state holds (the account is not touched)."""
     from sms123_sync.reconcile.state import StateStore
 
     if not yes:
@@ -1039,43 +1067,57 @@ def state_reset(state_path: Path, yes: bool) -> None:
 # -- send: single messages and campaigns ----------------------------------------------
 
 
-@cli.command()
-@click.option("--to", "numbers", multiple=True, help="Recipient number; repeat for several (one message for all).")
-@click.option(
-    "--group", "groups", multiple=True, help="Campaign to every contact the state knows in this group; repeat."
+@cli.command(
+    help=N_(
+        "Send an SMS to numbers (--to), or a personalised campaign to groups or an export.\n\n"
+        "A campaign sends each recipient one message, exactly once: a re-run after a crash or Ctrl-C "
+        "sends only to those not yet sent. Marketing messages go out Monday to Saturday within --hours of"
+        " the recipient's time, never on Sundays or public holidays; one due outside is deferred to the "
+        "next lawful time."
+    )
 )
-@click.option("--export", "export", help="Campaign to the contacts of this export (CSV/XLSX), read with --mapping.")
-@click.option("--mapping", "mapping_path", type=MAPPING, help="YAML mapping (or a ready mapping's name) for --export.")
-@click.option("--at-column", help="Export column holding each row's own time (Paris): its message is scheduled.")
+@click.option("--to", "numbers", multiple=True, help=N_("Recipient number; repeat for several (one message for all)."))
+@click.option(
+    "--group", "groups", multiple=True, help=N_("Campaign to every contact the state knows in this group; repeat.")
+)
+@click.option("--export", "export", help=N_("Campaign to the contacts of this export (CSV/XLSX), read with --mapping."))
+@click.option(
+    "--mapping", "mapping_path", type=MAPPING, help=N_("YAML mapping (or a ready mapping's name) for --export.")
+)
+@click.option("--at-column", help=N_("Export column holding each row's own time (Paris): its message is scheduled."))
 @click.option(
     "--before",
     type=Duration(),
-    help="With --at-column: send this long before the row's time (24h, 90m; elapsed time).",
+    help=N_("With --at-column: send this long before the row's time (24h, 90m; elapsed time)."),
 )
-@click.option("--message", "-m", required=True, help="The text; {prenom}, {Date RDV} or {prenom|Madame} personalise.")
-@click.option("--at", "at_text", help="Schedule for this Paris time, e.g. '2026-12-01 15:30'.")
-@click.option("--cancel", is_flag=True, help="Cancel the send scheduled --at that time (--to only).")
-@click.option("--flash", is_flag=True, help="Flash SMS: shown on screen, not stored.")
-@click.option("--sender", help="Sender id (at most 11 letters/digits).")
-@click.option("--tts", is_flag=True, help="Voice message read to a landline.")
-@click.option("--test", "test_mode", is_flag=True, help="Test mode: checked by the API, not sent, not charged.")
-@click.option("--long", "allow_long", is_flag=True, help="Allow a message longer than one SMS.")
-@click.option("--region", default="FR", show_default=True, help="Region for numbers written nationally.")
-@click.option("--name", help="Campaign name (default: from the message and the recipients); a re-run continues it.")
-@click.option("--dry-run", is_flag=True, help="Show recipients, first messages and the SMS count; send nothing.")
-@click.option("--yes", "-y", is_flag=True, help="Send the campaign without asking (needed without a terminal).")
-@click.option("--allow-partial", is_flag=True, help="Send what the balance allows instead of refusing the campaign.")
+@click.option(
+    "--message", "-m", required=True, help=N_("The text; {prenom}, {Date RDV} or {prenom|Madame} personalise.")
+)
+@click.option("--at", "at_text", help=N_("Schedule for this Paris time, e.g. '2026-12-01 15:30'."))
+@click.option("--cancel", is_flag=True, help=N_("Cancel the send scheduled --at that time (--to only)."))
+@click.option("--flash", is_flag=True, help=N_("Flash SMS: shown on screen, not stored."))
+@click.option("--sender", help=N_("Sender id (at most 11 letters/digits)."))
+@click.option("--tts", is_flag=True, help=N_("Voice message read to a landline."))
+@click.option("--test", "test_mode", is_flag=True, help=N_("Test mode: checked by the API, not sent, not charged."))
+@click.option("--long", "allow_long", is_flag=True, help=N_("Allow a message longer than one SMS."))
+@click.option("--region", default="FR", show_default=True, help=N_("Region for numbers written nationally."))
+@click.option("--name", help=N_("Campaign name (default: from the message and the recipients); a re-run continues it."))
+@click.option("--dry-run", is_flag=True, help=N_("Show recipients, first messages and the SMS count; send nothing."))
+@click.option("--yes", "-y", is_flag=True, help=N_("Send the campaign without asking (needed without a terminal)."))
+@click.option(
+    "--allow-partial", is_flag=True, help=N_("Send what the balance allows instead of refusing the campaign.")
+)
 @click.option(
     "--hours",
     "hours_text",
     default="08:00-20:00",
     show_default=True,
-    help="Lawful window for marketing messages (recipient's time, Monday-Saturday, no public holidays).",
+    help=N_("Lawful window for marketing messages (recipient's time, Monday-Saturday, no public holidays)."),
 )
-@click.option("--no-defer", is_flag=True, help="Refuse the campaign if a message falls outside the lawful hours.")
-@click.option("--transactional", is_flag=True, help="Reminders and alerts: the lawful-hours rule does not apply.")
-@click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help="Calls in flight.")
-@click.option("--rate", type=click.FloatRange(0.1, 10_000), help="At most this many requests per second.")
+@click.option("--no-defer", is_flag=True, help=N_("Refuse the campaign if a message falls outside the lawful hours."))
+@click.option("--transactional", is_flag=True, help=N_("Reminders and alerts: the lawful-hours rule does not apply."))
+@click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help=N_("Calls in flight."))
+@click.option("--rate", type=click.FloatRange(0.1, 10_000), help=N_("At most this many requests per second."))
 @_state_option
 @report_options
 @connection_options
@@ -1110,13 +1152,6 @@ def send(
     as_json: bool,
     connection: ConnectionSettings,
 ) -> None:
-    """Send an SMS to numbers (--to), or a personalised campaign to groups or an export.
-
-    A campaign sends each recipient one message, exactly once: a re-run after a crash or
-    Ctrl-C sends only to those not yet sent. Marketing messages go out Monday to Saturday
-    within --hours of the recipient's time, never on Sundays or public holidays; one due
-    outside is deferred to the next lawful time.
-    """
     from sms123_sync.api.send import parse_when
 
     at = parse_when(at_text) if at_text else None

@@ -8,15 +8,22 @@ names of click's modules at :func:`sms123_sync.i18n` instead, for the messages l
 
 The msgids must be click's own, letter for letter: ``tests/test_cli_language.py`` checks
 each one against click's source, so a click release that rewords one fails a test
-instead of going back to English unseen. Help texts of our options stay English, and so
-does ``--help``'s own line: click makes that option once per process and keeps it, so
-its text would keep the language of the first command that showed it.
+instead of going back to English unseen.
+
+``--help`` shows our own texts too: the commands' and options' help, marked with ``N_``
+and kept in English on the click objects (``docs/cli.md`` is made from them), are
+translated each time they are shown by :class:`Command` and :class:`Group`. So is
+``--help``'s own line (:data:`CLICK_HELP`): click makes that option once per process and
+keeps it, so translating it when made would keep the language of the first command shown.
 """
 
 from __future__ import annotations
 
 import gettext
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from types import ModuleType
+from typing import Protocol
 
 import click.core
 import click.decorators
@@ -67,6 +74,10 @@ CLICK_MESSAGES: frozenset[str] = frozenset(
     }
 )
 
+#: Click's help texts of ``--help`` and ``--version``: made in English (they are not in
+#: :data:`CLICK_MESSAGES`), translated when shown, as our own help texts are.
+CLICK_HELP: frozenset[str] = frozenset({N_("Show this message and exit."), N_("Show the version and exit.")})
+
 #: Click's messages with a plural form, marked as plurals for the catalog.
 _PLURAL_TEXTS = (
     ngettext("Did you mean {possibility}?", "(Did you mean one of: {possibilities}?)", 2),
@@ -102,3 +113,93 @@ def install() -> None:
             module._ = click_gettext  # type: ignore[attr-defined]
         if getattr(module, "ngettext", None) is gettext.ngettext:
             module.ngettext = click_ngettext  # type: ignore[attr-defined]
+
+
+# -- help texts, in the reader's language when --help shows them ---------------------------
+
+#: An English help text with values filled in → its msgid and the values (:func:`filled`).
+_FILLED: dict[str, tuple[str, dict[str, object]]] = {}
+
+
+def filled(message: str, **values: object) -> str:
+    """``message`` (a msgid) with ``values`` filled in, in English: the help text of an
+    option that names a path or a list; :func:`help_in_language` fills the translation."""
+    text = message.format(**values)
+    _FILLED[text] = (message, values)
+    return text
+
+
+def help_msgid(text: str) -> str:
+    """The catalog's key for a help text as click holds it."""
+    return _FILLED.get(text, (text, {}))[0]
+
+
+def help_in_language(text: str) -> str:
+    """A help text as click holds it (English), in the current language."""
+    message, values = _FILLED.get(text, (text, {}))
+    translated = i18n._(message)
+    return translated.format(**values) if values else translated
+
+
+class _HasHelp(Protocol):
+    help: str | None
+
+
+@contextmanager
+def _said(items: Iterable[_HasHelp]) -> Iterator[None]:
+    """The ``help`` of ``items`` in the current language for the block, English again after.
+
+    Click reads ``help`` deep inside its formatting (with the defaults and the ``[required]``
+    after it); swapping it for one rendering keeps the objects English for everyone else.
+    """
+    kept = [(item, item.help) for item in items if item.help]
+    try:
+        for item, text in kept:
+            item.help = help_in_language(text or "")
+        yield
+    finally:
+        for item, text in kept:
+            item.help = text
+
+
+class _Formatter(click.HelpFormatter):
+    """Click's help page, its headings (``Options:``) written as the language writes them."""
+
+    def write_heading(self, heading: str) -> None:
+        # French puts a non-breaking space before the colon: "Options :".
+        line = i18n._("{heading}:").format(heading=heading)
+        self.write(f"{'':>{self.current_indent}}{line}\n")
+
+
+class _Context(click.Context):
+    formatter_class = _Formatter
+
+
+class Command(click.Command):
+    """A command whose ``--help`` speaks the reader's language."""
+
+    context_class = _Context
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with _said([self]):
+            super().format_help_text(ctx, formatter)
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        with _said([self]):
+            return super().get_short_help_str(limit)
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with _said(options_of(self, ctx)):
+            super().format_options(ctx, formatter)
+
+
+class Group(Command, click.Group):
+    """A group as :class:`Command`; its commands and subgroups are made the same."""
+
+    command_class = Command
+    group_class: type[click.Group | type] | None = type  # subgroups: this class
+
+
+def options_of(command: click.Command, ctx: click.Context) -> list[click.Option]:
+    """Every option ``--help`` lists for ``command``, its ``--help`` included."""
+    return [param for param in command.get_params(ctx) if isinstance(param, click.Option)]

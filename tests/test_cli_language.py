@@ -11,9 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import numpy as np
 import pandas as pd
 import pytest
+from babel.messages.pofile import read_po
 from click.testing import CliRunner, Result
 
 from sms123_sync import click_i18n, i18n
@@ -423,22 +425,189 @@ def test_an_unknown_command_and_a_suggestion_in_french() -> None:
     assert result.output.startswith(f"Utilisation{NBSP}: sms123-sync [OPTIONS] COMMAND [ARGS]...\n")
 
 
-def test_help_frame_in_french_option_texts_in_english() -> None:
+def test_help_frame_in_french() -> None:
     result = _run("state", "show", "--help", "--lang", "fr")
     assert result.exit_code == 0
     assert result.output.startswith(f"Utilisation{NBSP}: sms123-sync state show [OPTIONS]\n")
     assert f"[par défaut{NBSP}:" in result.output and "[default:" not in result.output
-    assert "Groups and contact counts the tool knows." in result.output  # our help texts stay English
     english = _run("state", "show", "--help", env=FRENCH | {"LC_ALL": "C"})
     assert english.exit_code == 0 and "[default:" in english.output
 
 
+# -- --help: our own texts in the reader's language -------------------------------------------
+
+#: Per command: lines its --help shows in French, and the same lines in English.
+HELP_LINES: dict[str, tuple[list[str], list[str]]] = {
+    "": (
+        [
+            "  Tenir les groupes de contacts 123-SMS.NET à jour d’après un export du CRM, et",
+            f"Options{NBSP}:",
+            f"Commandes{NBSP}:",
+            "  --version       Afficher la version et quitter.",
+            "  -h, --help      Afficher ce message et quitter.",
+            "  balance   Afficher le solde du compte (crédits SMS).",
+            "  state     Consulter ou modifier le dernier état connu du compte.",
+        ],
+        [
+            "  Keep 123-SMS.NET contact groups in step with a CRM export, and send SMS.",
+            "Options:",
+            "Commands:",
+            "  --version       Show the version and exit.",
+            "  -h, --help      Show this message and exit.",
+            "  balance   Show the account's balance (SMS credits).",
+            "  state     Inspect or change the last-known state of the account.",
+        ],
+    ),
+    "sync": (
+        [
+            f"  Mettre les groupes du compte en accord avec SOURCE{NBSP}: prévoir, confirmer,",
+            "  --dry-run                    Prévoir seulement (comme la commande plan).",
+            "  --rate FLOAT RANGE           Au plus ce nombre de requêtes par seconde.",
+            "  -h, --help                   Afficher ce message et quitter.",
+        ],
+        [
+            "  Make the account's groups match SOURCE: plan, confirm, apply.",
+            "  --dry-run                    Plan only (same as the plan command).",
+            "  --rate FLOAT RANGE           At most this many requests per second.",
+            "  -h, --help                   Show this message and exit.",
+        ],
+    ),
+    "plan": (
+        [
+            "  Montrer ce qu’une synchronisation changerait, sans aucun appel à l’API.",
+            "  -v, --verbose          Lister chaque changement, pas seulement les premiers.",
+        ],
+        [
+            "  Show what a sync would change, without any API call.",
+            "  -v, --verbose          List every change, not the first ones.",
+        ],
+    ),
+    "send": (
+        [
+            f"  --flash                      SMS flash{NBSP}: affiché à l’écran, non enregistré.",
+            "  --tts                        Message vocal lu sur un téléphone fixe.",
+            "  --sandbox                    Utiliser un bac à sable local (données dans",
+        ],
+        [
+            "  --flash                      Flash SMS: shown on screen, not stored.",
+            "  --tts                        Voice message read to a landline.",
+            "  --sandbox                    Talk to a local sandbox (data in",
+        ],
+    ),
+    "state import": (
+        [
+            "  Reprendre les contacts qui existent déjà dans le compte (CSV avec numero[,",
+            "  --group TEXT    Mettre chaque ligne dans ce groupe (quand le CSV n’a pas de",
+            f"                  colonne «{NBSP}groupe{NBSP}»).",
+        ],
+        [
+            "  Adopt contacts that already exist in the account (CSV with numero[, groupe,",
+            "  --group TEXT    Put every row in this group (when the CSV has no 'groupe'",
+            "  --region TEXT   Region for numbers written nationally.  [default: FR]",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("command", list(HELP_LINES), ids=lambda c: c or "top-level")
+@pytest.mark.parametrize("how", ["option", "locale", "top-level-option"])
+def test_help_texts_in_french(command: str, how: str) -> None:
+    words = command.split()
+    if how == "option":
+        result = _run(*words, "--help", "--lang", "fr")
+    elif how == "locale":
+        result = _run(*words, "--help", env=FRENCH)
+    else:
+        result = _run("--lang", "fr", *words, "--help")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    french = HELP_LINES[command][0]
+    assert [line for line in french if line not in lines] == []
+    assert "Show this message and exit." not in result.output
+
+
+@pytest.mark.parametrize("command", list(HELP_LINES), ids=lambda c: c or "top-level")
+def test_help_texts_in_english_are_unchanged(command: str) -> None:
+    words = command.split()
+    for result in (
+        _run(*words, "--help", env=FRENCH | {"LC_ALL": "C.UTF-8"}),
+        _run(*words, "--help", "--lang", "en", env=FRENCH),
+        _run("--lang", "en", *words, "--help", env=FRENCH),
+    ):
+        assert result.exit_code == 0, result.output
+        lines = result.output.splitlines()
+        assert [line for line in HELP_LINES[command][1] if line not in lines] == []
+        assert "Afficher" not in result.output
+
+
+def _commands(command: click.Command, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:
+    found = [(path, command)]
+    if isinstance(command, click.Group):
+        for name, sub in sorted(command.commands.items()):
+            found += _commands(sub, (*path, name))
+    return found
+
+
+def _options_page(command: click.Command, ctx: click.Context, language: str) -> str:
+    """The options part of ``command``'s --help in ``language``, one line per option."""
+    formatter = click.HelpFormatter(width=100_000, max_width=100_000)
+    with i18n.use(language):
+        command.format_options(ctx, formatter)
+    return formatter.getvalue()
+
+
+def test_every_command_and_option_has_a_french_help_text() -> None:
+    """A new command or option whose help is not marked for the catalog, or not translated,
+    fails here: every one shows French in French, English in English."""
+    with i18n.catalog_path("fr").open("rb") as handle:
+        catalog = read_po(handle, locale="fr")
+    untranslated, english_in_french = [], []
+    for path, command in _commands(cli):
+        where = " ".join(("sms123-sync", *path))
+        ctx = click.Context(command, info_name=where)
+        assert isinstance(command, click_i18n.Command), where
+        options = click_i18n.options_of(command, ctx)
+        assert command.help and options, where
+        for name, text in [(where, command.help), *((f"{where} {o.name}", o.help) for o in options)]:
+            entry = catalog.get(click_i18n.help_msgid(text)) if text else None
+            if entry is None or not entry.string or entry.fuzzy:
+                untranslated.append(name)
+        pages = {language: _options_page(command, ctx, language) for language in ("en", "fr")}
+        with i18n.use("en"):
+            short_en = command.get_short_help_str()
+        with i18n.use("fr"):
+            short_fr = command.get_short_help_str()
+            translations = [click_i18n.help_in_language(o.help) if o.help else "" for o in options]
+        if short_fr == short_en:
+            english_in_french.append(where)
+        for option, translation in zip(options, translations, strict=True):
+            english = option.help
+            if not english:
+                continue  # listed as untranslated above
+            assert english in pages["en"] and translation not in pages["en"], f"{where} {option.name}"
+            if english in pages["fr"] or translation not in pages["fr"]:
+                english_in_french.append(f"{where} {option.name}")
+    assert untranslated == [] and english_in_french == []
+
+
+def test_help_texts_stay_english_on_the_click_objects() -> None:
+    """docs/cli.md and anything else that reads click's objects see English after a French --help."""
+    assert _run("send", "--help", "--lang", "fr").exit_code == 0
+    send = cli.commands["send"]
+    assert send.help is not None and send.help.startswith("Send an SMS to numbers")
+    flash = next(p for p in send.params if p.name == "flash")
+    assert isinstance(flash, click.Option) and flash.help == "Flash SMS: shown on screen, not stored."
+
+
 def test_every_click_message_we_translate_is_clicks_own() -> None:
     """A click release that rewords a message fails here, not silently back in English."""
-    import click
-
     source = "".join(path.read_text("utf-8") for path in Path(click.__file__).parent.glob("*.py"))
-    ours = [*click_i18n.CLICK_MESSAGES, *click_i18n.CLICK_PLURALS, *filter(None, click_i18n.CLICK_PLURALS.values())]
+    ours = [
+        *click_i18n.CLICK_MESSAGES,
+        *click_i18n.CLICK_HELP,
+        *click_i18n.CLICK_PLURALS,
+        *filter(None, click_i18n.CLICK_PLURALS.values()),
+    ]
     assert [m for m in ours if json.dumps(m) not in source] == []
     assert all(module._ is click_i18n.click_gettext for module in click_i18n.MODULES)
 
