@@ -200,3 +200,15 @@ def test_a_plan_made_while_a_sync_writes_plans_again_from_the_whole_state(
     before_names = {op.before.nom for op in plan.operations if op.before is not None}
     assert "Done" in before_names  # planned from the state as the sync left it
     assert {op.kind.name for op in plan.operations} == {"CONTACT_UPD"}
+
+
+def test_a_slim_state_planned_after_its_store_closed_says_so(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    before = _unique_numbers(_night(rng, 10))
+    path = tmp_path / "state.sqlite"
+    _state(path, before, rng)
+    with StateStore(path) as store:
+        known = store.load(fields=False)
+    tonight = [(k, n, name + "-bis", gs) for k, n, name, gs in before]
+    with pytest.raises(StateError, match="store is closed"):
+        plan_changes(_desired(tonight, "shared"), known)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import adbc_driver_sqlite.dbapi as adbc_sqlite
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -110,3 +111,26 @@ def test_a_store_opened_during_an_arrow_read_waits_for_it(tmp_path: Path, monkey
     assert len(opened) == 1
     opened[0].close()
     first.close()
+
+
+def test_commits_after_the_fields_of_a_slim_load_are_read_reach_the_file(tmp_path: Path) -> None:
+    # A plan reads the changed records' fields through the Arrow driver too, the store's
+    # connection closed meanwhile: the run's later commits must still reach the file.
+    path = tmp_path / "state.sqlite"
+    with StateStore(path) as store:
+        store.import_members(MEMBERS)
+        known = store.load(fields=False)
+        fields = known.fields_at(np.arange(3))
+        assert fields["nom"].tolist() == ["Martin", "Durand", ""]
+        _write_one_and_check_it_is_on_disk(store, path, "B")
+
+
+def test_fields_of_a_slim_load_are_read_through_the_store_when_another_has_the_file(tmp_path: Path) -> None:
+    # Another store of this process holds the file open: no second SQLite library may
+    # open it, so the fields come through the store's own connection.
+    path = tmp_path / "state.sqlite"
+    with StateStore(path) as store, StateStore(path) as other:
+        store.import_members(MEMBERS)
+        known = store.load(fields=False)
+        assert known.fields_at(np.array([2, 0]))["nom"].tolist() == ["", "Martin"]
+        assert other.load().memberships["nom"].tolist() == ["Martin", "Durand", ""]

@@ -27,7 +27,7 @@ import os
 import socket
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -104,6 +104,14 @@ _SLIM_SCHEMA = pa.schema(
     [("rowid", pa.int64()), ("grp", pa.string()), ("numero", pa.string()), ("key", pa.string()), ("fhash", pa.int64())]
 )
 _ROWIDS_PER_QUERY = 50_000
+# The fields of records a plan changes, by rowid (a JSON list of rowids as the parameter).
+_FIELDS_SCHEMA = pa.schema(
+    [("rowid", pa.int64()), ("grp", pa.string()), ("numero", pa.string()), ("fhash", pa.int64())]
+    + [(name, pa.string()) for name in FIELD_NAMES]
+)
+_FIELDS_QUERY = (
+    f"SELECT {', '.join(_FIELDS_SCHEMA.names)} FROM memberships WHERE rowid IN (SELECT value FROM json_each(?))"
+)
 
 
 def _member_query(schema: pa.Schema) -> str:
@@ -128,30 +136,36 @@ class _FieldReader:
     def read(self, positions: np.ndarray) -> pd.DataFrame:
         positions = np.asarray(positions, dtype=np.int64)
         wanted = self._rowids[positions].tolist()
-        try:
-            found = self._store.read_fields(wanted)
-        except sqlite3.ProgrammingError:  # a library caller closed the store first
+        if self._store.closed:  # a library caller closed the store first
             raise StateError(
                 _(
                     "{path}: the state was loaded without its fields and its store is closed; "
                     "plan inside the store's with block, or load it with fields=True"
                 ).format(path=self._store.path)
-            ) from None
-        rows = [found.get(rowid) for rowid in wanted]
-        if not rows:
+            )
+        if not wanted:
             return pd.DataFrame({name: [] for name in FIELD_NAMES}, dtype=object)
+        found = self._store.read_fields(wanted)
+        at = pc.index_in(pa.array(wanted, pa.int64()), value_set=found["rowid"])
         taken = pa.array(positions, pa.int64())
+        rows = found.take(pc.fill_null(at, 0)) if len(found) else None
         # What the slim load saw of each record (grp, numero, fhash) must still be there.
-        expected = [self._slim[name].take(taken).to_pylist() for name in ("grp", "numero", "fhash")]
-        columns = list(zip(*rows, strict=True)) if None not in rows else []
-        if not columns or any(seen != list(now) for seen, now in zip(expected, columns, strict=False)):
+        if (
+            rows is None
+            or at.null_count
+            or not all(
+                rows[name].combine_chunks().equals(self._slim[name].take(taken).combine_chunks())
+                for name in ("grp", "numero", "fhash")
+            )
+        ):
             raise StateChangedError(
                 _(
                     "{path}: the state file changed while this plan was made "
                     "(another run of sms123-sync?); run the command again"
                 ).format(path=self._store.path)
             )
-        return pd.DataFrame(dict(zip(FIELD_NAMES, columns[3:], strict=True)), dtype=object)
+        fields: pd.DataFrame = rows.select(list(FIELD_NAMES)).to_pandas()
+        return fields
 
 
 # State files that a StateStore of this process has open: (device, inode) -> how many.
@@ -289,6 +303,7 @@ class StateStore:
                 )
             ) from None
         self._lock = threading.Lock()
+        self.closed = False
         self._lock_file: int | None = None
         # Counted before connecting, under the registry's lock: a store opened while
         # another one reads through the Arrow driver waits for that read to end.
@@ -401,6 +416,7 @@ class StateStore:
 
     def close(self) -> None:
         """Releases the run lock and closes the file."""
+        self.closed = True
         self.release()
         self._db.close()
         with _open_files_lock:
@@ -506,7 +522,9 @@ class StateStore:
         reader = _FieldReader(self, table["rowid"], slim)
         return KnownState(groups, slim.to_pandas(), reader.read)
 
-    def _read_members_arrow(self, schema: pa.Schema) -> pa.Table:
+    def _read_members_arrow(
+        self, schema: pa.Schema, query: str | None = None, parameters: Sequence[str] = ()
+    ) -> pa.Table:
         """The memberships through Arrow's SQLite driver, the store's connection closed meanwhile.
 
         The two SQLite copies never hold the file at the same time, so neither can
@@ -516,8 +534,15 @@ class StateStore:
         self._db.close()
         try:
             with adbc_sqlite.connect(str(self.path)) as conn, conn.cursor() as cur:
-                cur.execute(_member_query(schema))
-                table = cur.fetch_arrow_table()
+                if query is None:
+                    cur.execute(_member_query(schema))
+                    table = cur.fetch_arrow_table()
+                else:  # one query per batch of parameters, their rows together
+                    parts = []
+                    for parameter in parameters:
+                        cur.execute(query, (parameter,))
+                        parts.append(cur.fetch_arrow_table().cast(schema))
+                    table = pa.concat_tables(parts) if parts else schema.empty_table()
         except (OSError, pa.ArrowException) as exc:  # the driver's read of a damaged page
             raise state_error(self.path, exc) from None
         finally:
@@ -533,18 +558,22 @@ class StateStore:
             schema=schema,
         )
 
-    def read_fields(self, rowids: list[int]) -> dict[int, tuple[object, ...]]:
-        """grp, numero, fhash and the seven fields of the given records, by rowid."""
-        found: dict[int, tuple[object, ...]] = {}
-        query = (
-            f"SELECT rowid, grp, numero, fhash, {', '.join(FIELD_NAMES)} FROM memberships"
-            " WHERE rowid IN (SELECT value FROM json_each(?))"
-        )
+    def read_fields(self, rowids: list[int]) -> pa.Table:
+        """rowid, grp, numero, fhash and the seven fields of the given records, in no
+        particular order; through Arrow's driver when no other store of this process has
+        the file open (as :meth:`load`), else through the store's own connection."""
+        step = _ROWIDS_PER_QUERY
+        queries = [json.dumps(rowids[start : start + step]) for start in range(0, len(rowids), step)]
         with self._lock, self.guard():
-            for start in range(0, len(rowids), _ROWIDS_PER_QUERY):
-                chunk = json.dumps(rowids[start : start + _ROWIDS_PER_QUERY])
-                found.update((row[0], row[1:]) for row in self._db.execute(query, (chunk,)))
-        return found
+            with _open_files_lock:
+                if _open_files.get(self._file_id, 0) <= 1:
+                    return self._read_members_arrow(_FIELDS_SCHEMA, _FIELDS_QUERY, queries)
+            rows = [row for chunk in queries for row in self._db.execute(_FIELDS_QUERY, (chunk,))]
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in _FIELDS_SCHEMA]
+        return pa.table(
+            [pa.array(column, type=field.type) for column, field in zip(columns, _FIELDS_SCHEMA, strict=True)],
+            schema=_FIELDS_SCHEMA,
+        )
 
     def add_group(self, db: sqlite3.Connection, name: str, origin: str) -> None:
         db.execute("INSERT OR IGNORE INTO groups VALUES (?, ?)", (name, origin))
