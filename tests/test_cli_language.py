@@ -619,6 +619,11 @@ def test_runs_and_state_show_take_lang(workspace: Path) -> None:
     runs = _run("runs", "--lang", "fr")
     assert runs.exit_code == 0, runs.output
     assert "code de sortie 0" in runs.output
+    # Changes in words and the date as the language writes it, not codes and ISO time.
+    assert "2 nouveaux groupes, 3 contacts ajoutés" in runs.output, runs.output
+    assert re.search(r"#1 \d{1,2} \w+\.? 20\d\d", runs.output), runs.output
+    english = _run("runs", "--lang", "en")
+    assert "2 new groups, 3 contacts added; exit 0" in english.output, english.output
     shown = _run("state", "show", "--lang", "fr")
     assert shown.exit_code == 0, shown.output
     assert "2 groupes, 3 contacts" in shown.output

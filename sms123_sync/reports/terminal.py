@@ -26,7 +26,8 @@ from sms123_sync.reconcile.apply import Status
 from sms123_sync.reconcile.plan import Operation, OpKind, Plan
 from sms123_sync.reconcile.state import KnownState
 from sms123_sync.reconcile.sync import SyncReport
-from sms123_sync.reports.i18n import DEFAULT_LANGUAGE, N_, _, current, ngettext, phone
+from sms123_sync.reports import wording
+from sms123_sync.reports.i18n import DEFAULT_LANGUAGE, N_, _, current, ngettext, phone, when
 from sms123_sync.text import printable
 
 log = logging.getLogger("sms123_sync")
@@ -298,14 +299,14 @@ def print_runs(console: Console, runs: list[dict[str, Any]]) -> None:
         return
     for run in runs:
         counts = json.loads(run["counts"] or "{}")
-        changes = ", ".join(f"{v} {k.lower()}" for k, v in counts.items() if v and k.isupper())
+        changes = ", ".join(wording.count_text(k.lower(), int(v)) for k, v in counts.items() if v and k.isupper())
         if counts.get("held"):
             changes += " " + ngettext(
                 "({n} delete held by the guard)", "({n} deletes held by the guard)", int(counts["held"])
             ).format(n=counts["held"])
         took = _duration(run["started"], run["ended"])
         console.print(
-            f"#{run['id']} {run['started']} ({took}) {run['command']} {run['source'] or ''}: "
+            f"#{run['id']} {when(run['started'])} ({took}) {run['command']} {run['source'] or ''}: "
             f"{changes or _('no change')}; " + _("exit {code}").format(code=run["exit_code"]),
             markup=False,
         )

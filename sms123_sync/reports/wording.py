@@ -177,7 +177,8 @@ def problem(p: dict[str, Any]) -> tuple[str, str]:
     return (p["message"] if current() == DEFAULT_LANGUAGE else _(what)), (_(todo) if todo else "")
 
 
-def _count(kind: str, n: int) -> str:
+def count_text(kind: str, n: int) -> str:
+    """``n`` operations of ``kind`` (``contact_add``…) in words: "52 contacts added"."""
     texts = {
         "group_add": ngettext("{n} new group", "{n} new groups", n),
         "group_rename": ngettext("{n} group renamed", "{n} groups renamed", n),
@@ -209,7 +210,7 @@ def headline(document: dict[str, Any]) -> list[str]:
     if not counts:
         return [_("Nothing to change: the account already matches the export.")]
     order = [k for k in KIND_LABELS if counts.get(k)]
-    parts = ", ".join(_count(k, counts[k]) for k in order)
+    parts = ", ".join(count_text(k, counts[k]) for k in order)
     sentences = [
         (_("What this run did: {parts}.") if done else _("What this run will do: {parts}.")).format(parts=parts)
     ]
