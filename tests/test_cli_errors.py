@@ -104,7 +104,7 @@ def test_runs_show_finds_a_run_by_id_beyond_the_last_ten_thousand(work: Path) ->
     db.close()
     shown = _invoke("runs", "show", "1")
     assert shown.exit_code == 0, shown.output
-    assert "run #1 " in shown.output and "'applied': 3" in shown.output
+    assert "run #1 " in shown.output and "3 applied" in shown.output
     missing = _invoke("runs", "show", "99999")
     assert missing.exit_code == 2 and "no run 99999" in missing.output
 

@@ -627,6 +627,9 @@ def test_runs_and_state_show_take_lang(workspace: Path) -> None:
     shown = _run("state", "show", "--lang", "fr")
     assert shown.exit_code == 0, shown.output
     assert "2 groupes, 3 contacts" in shown.output
+    assert f"  A{NBSP}: 2 (créé par sms123-sync)" in shown.output, shown.output
+    journal = _run("runs", "show", "1", "--lang", "fr")
+    assert journal.exit_code == 0 and f"5 opérations{NBSP}: 5 appliquées" in journal.output, journal.output
     english = _run("state", "show", "--lang", "en", env=FRENCH)
     assert english.exit_code == 0 and "2 groups, 3 contacts" in english.output
 

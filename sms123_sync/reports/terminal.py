@@ -246,7 +246,12 @@ def print_known(console: Console, known: KnownState) -> None:
     )
     counts = frame.groupby("grp").size().to_dict() if len(frame) else {}
     for group, origin in sorted(known.groups.items()):
-        console.print(f"  {group}: {counts.get(group, 0)} ({origin})")
+        shown = _(_ORIGINS[origin]) if origin in _ORIGINS else origin
+        console.print("  " + _("{group}: {n} ({origin})").format(group=group, n=counts.get(group, 0), origin=shown))
+
+
+# Where a group the state knows came from.
+_ORIGINS: dict[str, str] = {"created": N_("created by sms123-sync"), "adopted": N_("adopted")}
 
 
 class ApplyProgress:
@@ -324,14 +329,18 @@ def _duration(started: str | None, ended: str | None) -> str:
 def print_journal(console: Console, run: dict[str, Any], document: dict[str, Any]) -> None:
     console.print(
         _("run #{id} {started} → {ended}, exit {code}").format(
-            id=run["id"], started=run["started"], ended=run["ended"], code=run["exit_code"]
+            id=run["id"], started=when(run["started"]), ended=when(run["ended"]), code=run["exit_code"]
         ),
         markup=False,
     )
     operations = len(document["operations"])
+    outcomes = ", ".join(
+        _("{n} {status}").format(status=status_name(status), n=n)
+        for status, n in document["counts"]["outcomes"].items()
+    )
     console.print(
         ngettext("{n} operation: {outcomes}", "{n} operations: {outcomes}", operations).format(
-            n=operations, outcomes=document["counts"]["outcomes"]
+            n=operations, outcomes=outcomes
         ),
         markup=False,
     )
@@ -340,8 +349,8 @@ def print_journal(console: Console, run: dict[str, Any], document: dict[str, Any
         if status not in ("applied", "already-done", "held"):
             outcome = op["outcome"] or {}
             console.print(
-                f"  {status}: {op['kind']} {op['number'] or ''} {', '.join(op['groups'])}: "
-                f"{outcome.get('code') or ''} {outcome.get('meaning') or ''}",
+                f"  {status_name(str(status))}: {kind_name(op['kind'].upper())} {phone(op['number'] or '')} "
+                f"{', '.join(op['groups'])}: {outcome.get('code') or ''} {outcome.get('meaning') or ''}",
                 markup=False,
             )
     held = [op for op in document["operations"] if op.get("held")]
