@@ -22,6 +22,7 @@ import pytest
 from sms123_sync.contact import FIELD_NAMES
 from sms123_sync.errors import StateError
 from sms123_sync.mapping.desired import DesiredState, fields_hash
+from sms123_sync.mapping.normalize import distinct_codes
 from sms123_sync.reconcile import sync
 from sms123_sync.reconcile.plan import KnownIndex, PlanOptions, index_known, plan_changes
 from sms123_sync.reconcile.state import KnownState, StateStore
@@ -212,3 +213,11 @@ def test_a_slim_state_planned_after_its_store_closed_says_so(tmp_path: Path) -> 
     tonight = [(k, n, name + "-bis", gs) for k, n, name, gs in before]
     with pytest.raises(StateError, match="store is closed"):
         plan_changes(_desired(tonight, "shared"), known)
+
+
+@pytest.mark.parametrize("top", [50, 10**12])
+def test_distinct_codes_are_the_sorted_set(top: int) -> None:
+    # Dense codes take the count per value, sparse ones the sort: the same answer as a set.
+    codes = np.random.default_rng(top % 97).integers(0, top, 3000)
+    assert distinct_codes(codes).tolist() == sorted(set(codes.tolist()))
+    assert distinct_codes(np.empty(0, dtype=np.int64)).tolist() == []

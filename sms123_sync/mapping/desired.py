@@ -51,6 +51,7 @@ from sms123_sync.mapping.normalize import (
     choose_in_cell,
     clean_text_array,
     datea_array,
+    distinct_codes,
     empty_dates,
     is_plain_number,
     may_have_own_reason,
@@ -416,7 +417,7 @@ def _choose_phones(sub: pd.DataFrame, person: Fields, mapping: Mapping, rows: np
         np.where(invalid_rows, (status[:, missing] == INVALID).argmax(axis=0), 0),
     )
     gathered = [np.full(len(missing), None, dtype=object) for _ in range(3)]
-    for j in _distinct(at):
+    for j in distinct_codes(at):
         where = np.flatnonzero(at == j)
         taken = pa.array(missing[where])
         for out, array in zip(gathered, (raw[j], found[j].first, found[j].first_kinds), strict=True):
@@ -557,7 +558,7 @@ def _build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
         contacts, pairs = _drop_unused(contacts, pairs)
     merged = merged_rows + (0 if mapping.identity else len(set(shared["loser"].tolist())))
     memberships = _membership_frame(pairs, contacts)
-    distinct_keys = len(contacts) if mapping.identity else len(_distinct(contacts["_key"].to_numpy()))
+    distinct_keys = len(contacts) if mapping.identity else len(distinct_codes(contacts["_key"].to_numpy()))
     contacts = contacts.drop(columns=["pos", "entry", "_key"]).reset_index(drop=True)
     contacts["fhash"] = fields_hash(contacts) if len(contacts) else np.array([], dtype=np.int64)
 
@@ -887,13 +888,6 @@ def _settle_shared_numbers(
     return kept, shared
 
 
-def _distinct(codes: np.ndarray) -> np.ndarray:
-    """The distinct values of non-negative integer codes, sorted: a count per code, as
-    ``np.unique`` (NumPy 2.4) takes a hundred times longer on a million of them."""
-    present: np.ndarray = np.flatnonzero(np.bincount(codes)) if len(codes) else np.empty(0, dtype=np.int64)
-    return present
-
-
 def _repeated(values: np.ndarray) -> np.ndarray:
     """True where a value occurs more than once: a count per value when the values are
     dense codes (numbers × groups), a hash pass otherwise."""
@@ -946,7 +940,7 @@ def _same_number_warnings(shared: pd.DataFrame, contacts: pd.DataFrame, people: 
 
 def _drop_unused(contacts: pd.DataFrame, pairs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Without an identity, a row whose every record another row took is no contact of its own."""
-    used = _distinct(pairs["contact"].to_numpy())
+    used = distinct_codes(pairs["contact"].to_numpy())
     if len(used) == len(contacts):
         return contacts, pairs
     renumber = np.full(len(contacts), -1, dtype=np.int64)

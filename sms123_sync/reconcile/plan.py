@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from sms123_sync.contact import FIELD_NAMES, ContactFields
 from sms123_sync.errors import GuardError
 from sms123_sync.mapping.desired import DesiredState
-from sms123_sync.mapping.normalize import is_plain_number, text_array
+from sms123_sync.mapping.normalize import distinct_codes, is_plain_number, text_array
 from sms123_sync.reconcile.state import KnownState
 
 RENAME_OVERLAP = 0.5  # share of members two groups must have in common to be one group renamed
@@ -340,12 +340,7 @@ class KnownIndex:
         known = (self.group_codes >= 0) & (self.key_codes >= 0)
         groups = np.asarray(name_codes, dtype=np.int64)[self.group_codes[known]]
         pairs = groups * width + self.key_codes[known]
-        if len(names) * width <= 8 * len(pairs) + 1024:  # dense: one count per (group, key)
-            present = np.flatnonzero(np.bincount(pairs, minlength=len(names) * width))
-        else:  # np.unique is a hundred times slower than a sort on NumPy 2.4
-            ordered = np.sort(pairs)
-            present = ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
-        per_group = np.bincount(present // width, minlength=len(names))
+        per_group = np.bincount(distinct_codes(pairs) // width, minlength=len(names))
         return dict(zip((str(name) for name in names), (int(n) for n in per_group), strict=True))
 
 
