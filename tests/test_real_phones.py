@@ -9,6 +9,7 @@ as Excel numbers). The assertions name which number of each person reaches the a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -93,7 +94,7 @@ def _numbers(result: DesiredResult, by: str = "nom") -> dict[str, str]:
     return dict(zip(contacts[by], contacts["numero"], strict=True))
 
 
-def _problems(problems: list[Problem], code: ProblemCode) -> list[tuple[int, str, str]]:
+def _problems(problems: Sequence[Problem], code: ProblemCode) -> list[tuple[int, str, str]]:
     return [(p.row, p.column, p.value) for p in problems if p.code is code]
 
 

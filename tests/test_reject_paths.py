@@ -8,11 +8,14 @@ path on generated numbers shaped like rejects.
 
 from __future__ import annotations
 
+import csv
 import random
 
 import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +23,8 @@ from sms123_sync.mapping.normalize import (
     _SEPARATORS,
     _TRUNK_MARK,
     INVALID,
+    REFUSED,
+    TYPE_LABELS,
     _surely_invalid,
     choose_in_cell,
     may_have_own_reason,
@@ -29,6 +34,8 @@ from sms123_sync.mapping.normalize import (
     why_invalid,
 )
 from sms123_sync.mapping.phone import _overseas, _overseas_exactly
+from sms123_sync.mapping.pipeline import read_desired
+from sms123_sync.mapping.problems import ProblemCode
 
 
 def test_overseas_shortcut_agrees_with_trying_every_region() -> None:
@@ -147,3 +154,73 @@ def test_the_plain_reason_is_only_skipped_where_why_invalid_says_it(values: list
     for value, flagged in zip(values, maybe.tolist(), strict=True):
         if not flagged:
             assert why_invalid(value, region) == plain_reason(region), value
+
+
+# Cells of a phone column as exports hold them: rejects, landlines and other types, numbers
+# written with a country code (their reject says more), mobiles, blanks and "idem".
+export_cells = st.one_of(
+    reject_cells,
+    st.builds(lambda d: "01 " + d, _digits(8)),
+    st.builds(lambda d: "+33 1 " + d, _digits(8)),
+    st.builds(lambda d: "09 " + d, _digits(8)),
+    st.builds(lambda d: "06 " + d, _digits(8)),
+    st.builds(lambda d: "+44 7" + d, _digits(6)),
+    st.builds(lambda d: "+590 690 " + d, _digits(6)),
+    st.sampled_from(["", " ", "idem", "-"]),
+)
+
+
+def _exact_phone_reject(cells: list[str], columns: list[str], types: frozenset[str]) -> tuple[object, ...] | None:
+    """One row's phone reject as the scalar rules say it: the first refused number's cell,
+    else the first invalid cell, else nothing written; None when a cell gives a number."""
+    choices = [choose_in_cell(cell, "FR", types) for cell in cells]
+    if any(c.chosen for c in choices):
+        return None
+    for cell, column, choice in zip(cells, columns, choices, strict=True):
+        if choice.status == REFUSED:
+            assert choice.first is not None
+            label = TYPE_LABELS.get(choice.first.kind, choice.first.kind)
+            wanted = ", ".join(sorted(types))
+            message = (
+                f"{choice.first.digits} is {label}, which cannot receive SMS (the mapping accepts: {wanted}); put the "
+                f"person's mobile in the CRM, or add {choice.first.kind} to phone.types for voice campaigns"
+            )
+            return ProblemCode.LANDLINE, column, cell, message
+    for cell, column, choice in zip(cells, columns, choices, strict=True):
+        if choice.status == INVALID:
+            return ProblemCode.INVALID_PHONE, column, cell, why_invalid(cell, "FR")
+    empty = "the phone number is empty" if len(columns) == 1 else "every phone column is empty"
+    return ProblemCode.MISSING_VALUE, columns[0], "", empty
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(export_cells, export_cells), min_size=1, max_size=40), type_sets, st.booleans())
+def test_phone_rejects_of_a_real_export_are_the_rows_judged_one_by_one(
+    tmp_path_factory: pytest.TempPathFactory, cells: list[tuple[str, str]], types: frozenset[str], two: bool
+) -> None:
+    # The rejects are built column by column (desired._phone_rejects); each must be what
+    # the row says when judged alone, code, column, cell and message alike.
+    folder = tmp_path_factory.mktemp("export")
+    columns = ["Mobile", "Téléphone"] if two else ["Mobile"]
+    source = folder / "export.csv"
+    with source.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(["Id", "Nom", *columns])
+        writer.writerows([f"C{i}", "Martin", *pair[: len(columns)]] for i, pair in enumerate(cells))
+    mapping = folder / "m.yaml"
+    rules = {
+        "identity": "Id",
+        "fields": {"numero": {"columns": columns}, "nom": "Nom"},
+        "phone": {"region": "FR", "types": sorted(types)},
+        "groups": {"always": ["Tous"]},
+    }
+    mapping.write_text(yaml.safe_dump(rules, allow_unicode=True), encoding="utf-8")
+    result = read_desired(source, mapping)
+    expected = []
+    for i, pair in enumerate(cells):
+        exact = _exact_phone_reject(list(pair[: len(columns)]), columns, types)
+        if exact is not None:
+            expected.append((i + 2, *exact))
+    got = [(p.row, p.code, p.column, p.value, p.message) for p in result.rejects]
+    assert got == expected
+    assert all(type(p.code) is ProblemCode for p in result.rejects)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -66,7 +67,7 @@ class CampaignPlan:
     options: SendOptions
     messages: list[Message]
     skipped: list[Skipped] = field(default_factory=list)
-    rejects: list[Problem] = field(default_factory=list)
+    rejects: Sequence[Problem] = field(default_factory=list)
     window: Window = field(default_factory=Window)
 
     def lawful_at(self, message: Message, now: datetime) -> datetime | None:

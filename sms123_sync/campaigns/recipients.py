@@ -55,7 +55,7 @@ class Recipients:
     names: list[str]
     source: str  # what the campaign reads, for its summary and its derived name
     skipped: list[Skipped] = field(default_factory=list)
-    rejects: list[Problem] = field(default_factory=list)
+    rejects: Sequence[Problem] = field(default_factory=list)
 
 
 def from_groups(known: KnownState, groups: Sequence[str]) -> Recipients:

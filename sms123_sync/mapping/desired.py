@@ -20,7 +20,7 @@ import re
 import string
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -63,7 +63,7 @@ from sms123_sync.mapping.normalize import (
     text_array,
     why_invalid,
 )
-from sms123_sync.mapping.problems import Problem, ProblemCode
+from sms123_sync.mapping.problems import Problem, ProblemCode, ProblemTable
 from sms123_sync.memory import paused_collector
 from sms123_sync.sources import SourceTable
 
@@ -118,7 +118,7 @@ class DesiredResult:
     """What reading an export gave: the desired state, the rows rejected, the warnings, counts."""
 
     state: DesiredState
-    rejects: list[Problem]
+    rejects: Sequence[Problem]  # a ProblemTable from an export
     warnings: list[Problem]
     stats: Stats
 
@@ -379,7 +379,7 @@ class _Phones:
     refused: pd.Series  # a rejected row's number of a refused type (kept out of deletions), or None
     bad: np.ndarray  # rejected: a reject names the cell
     absent: np.ndarray  # no contact of this person in this row, and no reject (several people only)
-    rejects: list[Problem]
+    rejects: ProblemTable
     warnings: list[Problem]
 
 
@@ -424,35 +424,30 @@ def _choose_phones(sub: pd.DataFrame, person: Fields, mapping: Mapping, rows: np
             out[where] = array.take(taken).to_numpy(zero_copy_only=False)
     refused = np.full(n, None, dtype=object)
     refused[missing[refused_rows]] = gathered[1][refused_rows]
-    cell, first, kind = (list(values.tolist()) for values in gathered)
 
-    rejects: list[Problem] = []
-    warnings: list[Problem] = []
     absent = np.zeros(n, dtype=bool)
     bad = ~has
-    wanted = ", ".join(sorted(types))
-    # Python lists: indexing NumPy arrays element by element costs more than the Problems.
-    row_numbers, at_list = rows[missing].tolist(), at.tolist()
-    is_refused, is_invalid = refused_rows.tolist(), invalid_rows.tolist()
-    plain = plain_reason(region)
-    own_reason = may_have_own_reason(pa.array(cell, pa.string()), region).tolist() if cell else []
-    for k, row in enumerate(row_numbers):
-        column, value = columns[at_list[k]], cell[k] or ""
-        if several and not is_refused[k] and (not value.strip() or same_as_before(value)):
-            absent[missing[k]], bad[missing[k]] = True, False
-        elif is_refused[k]:
-            label = TYPE_LABELS.get(kind[k] or "", kind[k] or "")
-            message = (
-                f"{first[k]} is {label}, which cannot receive SMS (the mapping accepts: {wanted}); put the person's "
-                f"mobile in the CRM, or add {kind[k]} to phone.types for voice campaigns"
-            )
-            rejects.append(Problem(ProblemCode.LANDLINE, row, column, value, message))
-        elif is_invalid[k]:
-            reason = why_invalid(value, region) if own_reason[k] else plain
-            rejects.append(Problem(ProblemCode.INVALID_PHONE, row, column, value, reason))
-        else:
-            message = "the phone number is empty" if len(columns) == 1 else "every phone column is empty"
-            rejects.append(Problem(ProblemCode.MISSING_VALUE, row, column, "", message))
+    values = np.array([c or "" for c in gathered[0].tolist()], dtype=object)
+    if several:  # a person with nothing written, or "same as before", is absent, not rejected
+        blank = np.array([not v.strip() or same_as_before(v) for v in values.tolist()], dtype=bool)
+        leave = ~refused_rows & blank
+        absent[missing[leave]], bad[missing[leave]] = True, False
+    else:
+        leave = np.zeros(len(missing), dtype=bool)
+    judged = ~leave
+    rejects = _phone_rejects(
+        columns,
+        region,
+        types,
+        rows[missing][judged],
+        at[judged],
+        values[judged],
+        gathered[1][judged],
+        gathered[2][judged],
+        refused_rows[judged],
+        invalid_rows[judged],
+    )
+    warnings: list[Problem] = []
     notes = np.zeros(n, dtype=np.int8)
     for j, f in enumerate(found):
         notes[source == j] = f.note[source == j]
@@ -462,6 +457,56 @@ def _choose_phones(sub: pd.DataFrame, person: Fields, mapping: Mapping, rows: np
         )
     refused_numbers = pd.Series(refused, dtype=object)
     return _Phones(digits.to_pandas(), kinds.to_pandas(), refused_numbers, bad, absent, rejects, warnings)
+
+
+def _object_array(items: list[object]) -> np.ndarray:
+    """An object array holding ``items`` themselves (``np.array`` would turn a str enum into str)."""
+    array = np.empty(len(items), dtype=object)
+    for i, item in enumerate(items):
+        array[i] = item
+    return array
+
+
+# A phone reject's code, by verdict: nothing written, invalid, a refused type.
+_CODES_BY_VERDICT = _object_array([ProblemCode.MISSING_VALUE, ProblemCode.INVALID_PHONE, ProblemCode.LANDLINE])
+
+
+def _phone_rejects(
+    columns: list[str],
+    region: str,
+    types: frozenset[str],
+    rows: np.ndarray,
+    at: np.ndarray,
+    values: np.ndarray,
+    first: np.ndarray,
+    kind: np.ndarray,
+    refused: np.ndarray,
+    invalid: np.ndarray,
+) -> ProblemTable:
+    """The rejects of rows without a usable number, built column by column: a landline
+    (its type named), an invalid number (why, when it carries a country code), or
+    nothing written. Python runs per landline and per number with a country code only."""
+    m = len(rows)
+    codes = _CODES_BY_VERDICT[np.where(refused, 2, np.where(invalid, 1, 0))]
+    empty = "the phone number is empty" if len(columns) == 1 else "every phone column is empty"
+    messages = np.full(m, empty, dtype=object)
+    messages[invalid] = plain_reason(region)
+    own = invalid & ~refused
+    if own.any():
+        own &= may_have_own_reason(pa.array(values, pa.string()), region)
+        for k in np.flatnonzero(own).tolist():
+            messages[k] = why_invalid(values[k], region)
+    wanted = ", ".join(sorted(types))
+    where = np.flatnonzero(refused)
+    for k, number, type_ in zip(where.tolist(), first[where].tolist(), kind[where].tolist(), strict=True):
+        label = TYPE_LABELS.get(type_ or "", type_ or "")
+        messages[k] = (
+            f"{number} is {label}, which cannot receive SMS (the mapping accepts: {wanted}); put the person's "
+            f"mobile in the CRM, or add {type_} to phone.types for voice campaigns"
+        )
+    written = np.where(refused | invalid, values, "")  # an empty reject shows no value
+    names = np.array(columns, dtype=object)[at] if m else np.empty(0, dtype=object)
+    return ProblemTable(codes.tolist(), rows.tolist(), names.tolist(), written.tolist(), messages.tolist())
 
 
 def _cell_warning(column: str, value: str, row: int, mapping: Mapping) -> Problem:
@@ -562,7 +607,7 @@ def _build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
     contacts = contacts.drop(columns=["pos", "entry", "_key"]).reset_index(drop=True)
     contacts["fhash"] = fields_hash(contacts) if len(contacts) else np.array([], dtype=np.int64)
 
-    rejects = sorted(verdicts.rejects, key=lambda p: p.row)
+    rejects = ProblemTable.joined([*verdicts.tables, verdicts.rejects]).by_row()
     warnings = sorted(dict.fromkeys(warnings), key=lambda p: p.row)  # a column shared by two people warns once
     state = DesiredState(
         contacts,
@@ -576,7 +621,7 @@ def _build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
     stats = Stats(
         rows_read=rows_read,
         filtered_out=int(rows_read - keep.sum()),
-        rejected=len({p.row for p in rejects}),
+        rejected=len(set(rejects.rows)),
         merged_duplicates=merged,
         contacts=distinct_keys,
         groups=int(memberships["group"].nunique()),
@@ -615,7 +660,8 @@ class _Verdicts:
     rows: int
     bad: np.ndarray
     absent: np.ndarray
-    rejects: list[Problem]
+    tables: list[ProblemTable]  # the phones' rejects, one table per person
+    rejects: list[Problem] = field(default_factory=list)  # the rows rejected one by one after
 
     def usable(self) -> np.ndarray:
         result: np.ndarray = ~(self.bad | self.absent)
@@ -644,7 +690,7 @@ def _judge_phones(
         len(sub),
         np.concatenate([p.bad for p in phones]),
         np.concatenate([p.absent for p in phones]),
-        [problem for p in phones for problem in p.rejects],
+        [p.rejects for p in phones],
     )
     warnings = [problem for p in phones for problem in p.warnings]
     if len(phones) == 1:

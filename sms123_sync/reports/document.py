@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +30,7 @@ def build_document(
     command: str,
     run: dict[str, Any],
     operations: list[dict[str, Any]],
-    rejects: list[Problem],
+    rejects: Sequence[Problem],
     warnings: list[Problem],
     source_stats: dict[str, int] | None = None,
     guard: dict[str, Any] | None = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
@@ -48,7 +49,7 @@ def print_stats(console: Console, stats: Stats) -> None:
     console.print(table)
 
 
-def print_rejects(console: Console, problems: list[Problem], source: str, limit: int) -> None:
+def print_rejects(console: Console, problems: Sequence[Problem], source: str, limit: int) -> None:
     """The rows left aside, the first ``limit`` of them said one per line."""
     n = len(problems)
     _print_problems(
@@ -62,7 +63,7 @@ def print_warnings(console: Console, problems: list[Problem], source: str, limit
     _print_problems(console, ngettext("{n} warning:", "{n} warnings:", n).format(n=n), problems, source, limit)
 
 
-def _print_problems(console: Console, title: str, problems: list[Problem], source: str, limit: int) -> None:
+def _print_problems(console: Console, title: str, problems: Sequence[Problem], source: str, limit: int) -> None:
     if not problems:
         return
     console.print(title, markup=False)
