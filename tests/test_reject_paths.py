@@ -103,6 +103,49 @@ def test_common_rejects_skip_libphonenumber() -> None:
         assert choose_in_cell(raw, "FR", frozenset({"mobile"})).status == INVALID
 
 
+# Short text as people type it in a phone column, with every character libphonenumber may
+# read as a digit: digits of other scripts, superscripts, letters (a keypad), ı and ſ.
+short_text = st.text(
+    alphabet=st.sampled_from([*"0123456789 +.-/()", *"telposnaTELXı", "ſ", "٦", "۱", "²", "１", "＋", "\xa0"]),
+    min_size=1,
+    max_size=14,
+)
+
+
+# Numbers written partly in letters (libphonenumber reads them on a phone keypad) or in
+# another script's digits: few ASCII digits, yet a valid number.
+keypad_cells = st.builds(
+    lambda head, letters: f"0{head} {letters}",
+    st.sampled_from(["6", "61", "612", "7 5"]),
+    st.text(alphabet="ABCDEFGHJKLMNOPRSTUVWXYıſ", min_size=3, max_size=9),
+)
+other_digits = st.builds(lambda d: "".join(chr(0x0660 + int(c)) for c in "06" + d), _digits(8))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(short_text, keypad_cells, other_digits, reject_cells), min_size=1, max_size=20), type_sets)
+def test_cells_with_few_digits_agree_with_the_cell_rule(values: list[str], types: frozenset[str]) -> None:
+    column = phone_choices(pa.array(values, pa.string()), "FR", types)
+    for i, raw in enumerate(values):
+        cell = choose_in_cell(raw, "FR", types)
+        assert (int(column.status[i]), column.digits[i].as_py()) == (
+            cell.status,
+            cell.chosen.digits if cell.chosen else None,
+        ), raw
+
+
+def test_text_with_few_digits_skips_libphonenumber() -> None:
+    # Comments in a phone column are settled in Arrow; what might still hold a number,
+    # letters after digits included (a keypad number), goes the exact way.
+    settled = ["tel 1234", "poste 214", "n/a", "voir Marie", "ext. 12", "+33 (tel)"]
+    # Digits and separators alone are left to the rules for clean cells ("1234" has no prefix).
+    exact = ["tel 06 12 34 56 78", "06 12 ABC DEF", "0612 34 56 7x", "", "   ", "--", "1234"]
+    marked = _surely_invalid(pa.array(settled + exact, pa.string()), "FR").tolist()
+    assert marked == [True] * len(settled) + [False] * len(exact)
+    for raw in settled:
+        assert choose_in_cell(raw, "FR", frozenset({"mobile"})).status == INVALID
+
+
 # Cells made of what strip_separators treats specially, and what it must leave alone:
 # brackets and zeros (the trunk mark), every separator, the no-break space, spaces RE2
 # does not count (\v, em space, narrow no-break space) and letters of two and three bytes.

@@ -416,18 +416,23 @@ def _choose_phones(sub: pd.DataFrame, person: Fields, mapping: Mapping, rows: np
         (status[:, missing] == REFUSED).argmax(axis=0),
         np.where(invalid_rows, (status[:, missing] == INVALID).argmax(axis=0), 0),
     )
-    gathered = [np.full(len(missing), None, dtype=object) for _ in range(3)]
+    # The cells of every such row (the reject shows them); numbers and types only for the
+    # refused ones (their reject names them), a fifth of the rows in a file of rejects.
+    values = np.full(len(missing), "", dtype=object)
+    first = np.full(len(missing), None, dtype=object)
+    kind = np.full(len(missing), None, dtype=object)
     for j in distinct_codes(at):
         where = np.flatnonzero(at == j)
+        values[where] = raw[j].take(pa.array(missing[where])).to_numpy(zero_copy_only=False)
+        where = where[refused_rows[where]]
         taken = pa.array(missing[where])
-        for out, array in zip(gathered, (raw[j], found[j].first, found[j].first_kinds), strict=True):
-            out[where] = array.take(taken).to_numpy(zero_copy_only=False)
+        first[where] = found[j].first.take(taken).to_numpy(zero_copy_only=False)
+        kind[where] = found[j].first_kinds.take(taken).to_numpy(zero_copy_only=False)
     refused = np.full(n, None, dtype=object)
-    refused[missing[refused_rows]] = gathered[1][refused_rows]
+    refused[missing[refused_rows]] = first[refused_rows]
 
     absent = np.zeros(n, dtype=bool)
     bad = ~has
-    values = np.array([c or "" for c in gathered[0].tolist()], dtype=object)
     if several:  # a person with nothing written, or "same as before", is absent, not rejected
         blank = np.array([not v.strip() or same_as_before(v) for v in values.tolist()], dtype=bool)
         leave = ~refused_rows & blank
@@ -442,8 +447,8 @@ def _choose_phones(sub: pd.DataFrame, person: Fields, mapping: Mapping, rows: np
         rows[missing][judged],
         at[judged],
         values[judged],
-        gathered[1][judged],
-        gathered[2][judged],
+        first[judged],
+        kind[judged],
         refused_rows[judged],
         invalid_rows[judged],
     )

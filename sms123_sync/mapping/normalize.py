@@ -193,11 +193,15 @@ class _InvalidPath:
     - ``known``: a number the fast path took apart (``07 01 …``) that fits no number type
       of the region, nor, for France, any of an overseas region (with or without its
       "0"): anything it does fit goes the exact way, as before.
+
+    A third shape is settled in any cell, clean or not: too few characters that could be a
+    number's digits (``tel 1234``, ``poste 214``, ``n/a``). See :func:`_too_few_digits`.
     """
 
     wrong_length: str
     known: str
     overseas: str | None
+    length: int  # the region's one national length
 
 
 @lru_cache(maxsize=32)
@@ -226,6 +230,7 @@ def _invalid_path(region: str) -> _InvalidPath | None:
         rf"^0[1-9](?:\d{{0,{length - 2}}}|\d{{{length},}})$",
         f"^(?:{known or '(?!)'})$",
         overseas and f"^(?:{overseas})$",
+        length,
     )
     try:  # RE2 must take libphonenumber's patterns; if one day it does not, use the exact path
         probe = pa.array(["612345678"])
@@ -307,7 +312,45 @@ def _surely_invalid(values: pa.Array, region: str) -> np.ndarray:
         )
     in_no_plan = pc.and_(pc.is_valid(nsn), pc.invert(pc.fill_null(fits, True)))
     sure = pc.and_(plain, pc.or_(pc.fill_null(wrong_length, False), in_no_plan))
+    if path.length >= _FEWEST_DIGITS:
+        sure = pc.or_(pc.fill_null(sure, False), _too_few_digits(values))
     return np.asarray(pc.fill_null(sure, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+# What libphonenumber can read as a digit: decimal digits of any script and other digits
+# (superscripts have a digit value), and letters, which it reads as keypad digits
+# (ı and ſ become I and S once upper-cased). A number starts at a digit or a plus.
+_DIGIT_LIKE = r"[\p{Nd}\p{No}A-Za-zıſ]"
+_NOT_DIGIT_LIKE = r"[^\p{Nd}\p{No}A-Za-zıſ]+"
+_NOT_NUMBER_CHARS = r"[^0-9 .\-/()+]"
+_BEFORE_NUMBER = r"^[^+＋\p{Nd}\p{No}]*"
+
+
+def _too_few_digits(values: pa.Array) -> pa.Array:
+    """True for a cell with something written but fewer than :data:`_FEWEST_DIGITS`
+    characters that could become a number's digits from where a number may start on.
+
+    No valid number is that short, written with its country code or in a region whose
+    numbers are that long or longer; and :func:`read_phone_cell` tries no shorter run. So
+    the exact path says "invalid" of such a cell (``tel 1234``, ``n/a``), after parsing it
+    whole with libphonenumber, some 25 µs. Letters before the first digit are not read as
+    digits by libphonenumber; letters after are counted, since it may read them as a keypad.
+    """
+    # Cells of ASCII digits and separators only are left to the rules above: "07 01 …" is
+    # most of a phone column, and dropping its spaces one by one costs more than it saves.
+    texts = np.flatnonzero(np.asarray(pc.fill_null(pc.match_substring_regex(values, _NOT_NUMBER_CHARS), False)))
+    found = np.zeros(len(values), dtype=bool)
+    if not len(texts):
+        return pa.array(found)
+    values = values.take(pa.array(texts))
+    written = pc.match_substring_regex(values, _DIGIT_LIKE)
+    rest = pc.replace_substring_regex(values, _BEFORE_NUMBER, "")
+    # Counted as the length of what is left once the rest is dropped: counting the matches
+    # of a pattern costs ten times as much in Arrow.
+    digit_like = pc.replace_substring_regex(rest, _NOT_DIGIT_LIKE, "")
+    few = pc.less(pc.utf8_length(digit_like), _FEWEST_DIGITS)
+    found[texts] = np.asarray(pc.fill_null(pc.and_(written, few), False))
+    return pa.array(found)
 
 
 def normalize_phones(values: pa.Array | pa.ChunkedArray, region: str = "FR") -> tuple[pa.Array, pa.Array]:
