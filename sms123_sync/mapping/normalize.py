@@ -284,7 +284,10 @@ def strip_separators(values: pa.Array) -> pa.Array:
             cell = np.searchsorted(bounds, zero, side="right") - 1
             zero = zero[(zero - 1 >= bounds[cell]) & (zero + 1 < bounds[cell + 1])]
             drop[zero] = True
-    kept = np.concatenate([[0], np.cumsum(~drop, dtype=np.int64)])[bounds].astype(np.int32)
+    # Each new offset is the old one less the bytes dropped before it: a search among the
+    # dropped positions, not a running sum over every byte (an int64 per byte, 120 MB for
+    # a million cells, whose first touch cost 0.2 s).
+    kept = (bounds - np.searchsorted(np.flatnonzero(drop), bounds)).astype(np.int32)
     validity = pc.is_valid(values).buffers()[1] if values.null_count else None
     return pa.StringArray.from_buffers(
         n, pa.py_buffer(kept.tobytes()), pa.py_buffer(data[~drop].tobytes()), validity, values.null_count
