@@ -267,3 +267,29 @@ def test_phone_rejects_of_a_real_export_are_the_rows_judged_one_by_one(
     got = [(p.row, p.code, p.column, p.value, p.message) for p in result.rejects]
     assert got == expected
     assert all(type(p.code) is ProblemCode for p in result.rejects)
+
+
+# Cleaned cells around the national-number shapes: each region's prefixes, a digit short or
+# long, a leading 0 where the number starts, non-ASCII bytes, letters, nulls.
+_PREFIXES = ["", "0", "00", "1", "8", "+1", "001", "33", "+33", "0033", "590", "+590", "00590", "370", "+370"]
+cleaned_cells = st.one_of(
+    st.none(),
+    st.builds(lambda p, d: p + d, st.sampled_from(_PREFIXES), st.text("0123456789", min_size=8, max_size=11)),
+    st.builds(lambda p, d: p + d, st.sampled_from(_PREFIXES), st.text("0123456789", max_size=12)),
+    st.builds(lambda p, d: p + d, st.sampled_from(["+33", "+1", "+590", "+370"]), st.text("0123456789x+", max_size=10)),
+    st.text(alphabet="0123456789+é٦x", max_size=14),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(cleaned_cells, max_size=30), st.sampled_from(["FR", "US", "GP", "LT", "MA"]), st.integers(0, 3))
+def test_national_numbers_are_the_regex_extract(values: list[str | None], region: str, skip: int) -> None:
+    from sms123_sync.mapping.normalize import _fast_path
+
+    fast = _fast_path(region)
+    assert fast is not None
+    cells = pa.array(values, pa.string())[skip:]  # a slice: the offsets start past 0
+    expected = pc.struct_field(pc.extract_regex(cells, fast.extract), [0])
+    got = fast.national_numbers(cells)
+    got.validate(full=True)
+    assert got.to_pylist() == expected.to_pylist()

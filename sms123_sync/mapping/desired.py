@@ -962,12 +962,20 @@ def _meetings(shared: pd.DataFrame) -> Iterator[tuple[int, int, str]]:
         yield int(loser[start]), int(winner[start]), ", ".join(quoted[g] for g in group[start:end].tolist())
 
 
+def _cells_of(contacts: pd.DataFrame, column: str, meetings: list[tuple[int, int, str]]) -> dict[int, object]:
+    """The cells of the contacts that meet, by position: a million keys are not all made
+    Python strings for a few thousand warnings."""
+    at = sorted({i for loser, winner, _ in meetings for i in (loser, winner)})
+    return dict(zip(at, contacts[column].take(at).tolist(), strict=True))
+
+
 def _shared_number_warnings(shared: pd.DataFrame, contacts: pd.DataFrame, people: list[Fields]) -> list[Problem]:
     """One warning per two identities that share a record: who gives it its fields, where."""
-    keys, rows = contacts["key"].to_numpy(dtype=object), contacts["row"].to_numpy()
-    numbers, entries = contacts["numero"].to_numpy(dtype=object), contacts["entry"].to_numpy()
+    meetings = list(_meetings(shared))
+    keys, numbers = _cells_of(contacts, "key", meetings), _cells_of(contacts, "numero", meetings)
+    rows, entries = contacts["row"].to_numpy(), contacts["entry"].to_numpy()
     found: list[Problem] = []
-    for loser, winner, where in _meetings(shared):
+    for loser, winner, where in meetings:
         message = (
             f"number shared with identity {keys[winner]!r} (row {int(rows[winner])}); in {where} the one record "
             f"keeps the fields of {keys[winner]!r}, the lower identity"
@@ -979,10 +987,11 @@ def _shared_number_warnings(shared: pd.DataFrame, contacts: pd.DataFrame, people
 
 def _same_number_warnings(shared: pd.DataFrame, contacts: pd.DataFrame, people: list[Fields]) -> list[Problem]:
     """Without an identity, rows with one number are one contact where they meet in a group."""
-    rows, numbers = contacts["row"].to_numpy(), contacts["numero"].to_numpy(dtype=object)
+    meetings = list(_meetings(shared))
+    rows, numbers = contacts["row"].to_numpy(), _cells_of(contacts, "numero", meetings)
     entries = contacts["entry"].to_numpy()
     found: list[Problem] = []
-    for loser, winner, where in _meetings(shared):
+    for loser, winner, where in meetings:
         message = f"same number as row {int(rows[winner])}: in {where}, fields of row {int(rows[winner])} kept"
         column = people[int(entries[loser])].phone_column
         found.append(Problem(ProblemCode.DUPLICATE, int(rows[loser]), column, str(numbers[loser]), message))
@@ -1050,14 +1059,14 @@ def _duplicate_warnings(persons: pd.DataFrame, identity_column: str) -> list[Pro
     rows = persons["row"].to_numpy()
     last_row = rows[_last_of_each(persons["_key"].to_numpy())]
     dup = np.flatnonzero(rows != last_row)
-    keys = persons["key"].to_numpy(dtype=object)
+    keys = persons["key"].take(dup).tolist()  # only the duplicates' keys become Python strings
     return [
         Problem(
             ProblemCode.DUPLICATE,
             int(rows[i]),
             identity_column,
-            str(keys[i]),
+            str(key),
             f"same identity as row {int(last_row[i])}: groups merged, fields of row {int(last_row[i])} kept",
         )
-        for i in dup.tolist()
+        for i, key in zip(dup.tolist(), keys, strict=True)
     ]

@@ -157,9 +157,55 @@ class _FastPath:
     """Vectorised patterns for one region, derived from libphonenumber's metadata."""
 
     country_code: str
-    extract: str
+    extract: str  # the national number of a cleaned cell, as a regex (the reference)
     mobile: str
     landline: str
+    prefixes: tuple[str, ...]  # what may come before the national number, in extract's order
+    length: int  # the national number's one length
+
+    def national_numbers(self, cleaned: pa.Array) -> pa.Array:
+        """``extract``'s national number of each cleaned cell, or null, by byte arithmetic.
+
+        The regex costs 0.1 s a million cells, this a third of it. A cell's length says
+        which prefix it may start with (each gives one length); the cell must be ASCII
+        digits after an optional "+", and the number is its last ``length`` bytes, not
+        starting with 0. ``tests/test_reject_paths.py`` compares the two.
+        """
+        n, size = len(cleaned), self.length
+        if cleaned.type != pa.string():
+            cleaned = cleaned.cast(pa.string())
+        if n == 0:
+            return pa.array([], pa.string())
+        _, offsets_buffer, data_buffer = cleaned.buffers()
+        offsets = np.frombuffer(offsets_buffer, dtype=np.int32, count=n + 1, offset=cleaned.offset * 4).astype(np.int64)
+        data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.empty(0, np.uint8)
+        starts, lengths = offsets[:-1], np.diff(offsets)
+        decimal = np.asarray(pc.fill_null(pc.ascii_is_decimal(cleaned), False))
+        found = np.zeros(n, dtype=bool)
+        for prefix in self.prefixes:
+            digits = prefix.removeprefix("+")  # _fast_path allows no other character
+            plus = len(prefix) - len(digits)
+            at = np.flatnonzero((lengths == len(prefix) + size) & ~found)
+            if plus:  # a "+", then digits only
+                at = at[data[starts[at]] == 0x2B]
+                rest = data[(starts[at] + 1)[:, None] + np.arange(len(digits) + size)]
+                at = at[((rest >= 0x30) & (rest <= 0x39)).all(axis=1)]
+            else:
+                at = at[decimal[at]]
+            for k, byte in enumerate(digits.encode()):
+                at = at[data[starts[at] + plus + k] == byte]
+            found[at] = True
+        if cleaned.null_count:
+            found &= np.asarray(cleaned.is_valid())
+        at = np.flatnonzero(found)
+        tails = data[(offsets[at + 1] - size)[:, None] + np.arange(size)]
+        lead = tails[:, 0] != 0x30  # a national number starts at 1-9
+        found[at[~lead]] = False
+        kept = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum(found * np.int32(size), dtype=np.int32, out=kept[1:])
+        validity = pa.array(found).buffers()[1]
+        numbers = pa.py_buffer(tails[lead].tobytes())
+        return pa.StringArray.from_buffers(n, pa.py_buffer(kept), numbers, validity, n - int(lead.sum()))
 
 
 @lru_cache(maxsize=32)
@@ -167,14 +213,23 @@ def _fast_path(region: str) -> _FastPath | None:
     meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
     if meta is None or meta.general_desc is None or meta.mobile is None or meta.fixed_line is None:
         return None
-    if not meta.national_prefix or len(set(meta.general_desc.possible_length)) != 1:
+    if (
+        not meta.national_prefix
+        or not meta.national_prefix.isdecimal()
+        or len(set(meta.general_desc.possible_length)) != 1
+    ):
         return None  # regions with several number lengths go the exact way only
     cc = str(meta.country_code)
     (length,) = set(meta.general_desc.possible_length)
     prefix = re.escape(meta.national_prefix)
     extract = rf"^(?:\+{cc}|00{cc}|{cc}|{prefix})?(?P<nsn>[1-9]\d{{{length - 1}}})$"
     return _FastPath(
-        cc, extract, f"^(?:{meta.mobile.national_number_pattern})$", f"^(?:{meta.fixed_line.national_number_pattern})$"
+        cc,
+        extract,
+        f"^(?:{meta.mobile.national_number_pattern})$",
+        f"^(?:{meta.fixed_line.national_number_pattern})$",
+        (f"+{cc}", f"00{cc}", cc, meta.national_prefix, ""),
+        length,
     )
 
 
@@ -305,7 +360,7 @@ def _surely_invalid(values: pa.Array, region: str) -> np.ndarray:
         pc.or_(pc.match_substring_regex(values, _BREAK_MARK), pc.match_substring_regex(values, _EXCEL_CELL))
     )
     wrong_length = pc.match_substring_regex(cleaned, path.wrong_length)
-    nsn = pc.struct_field(pc.extract_regex(cleaned, fast.extract), [0])
+    nsn = fast.national_numbers(cleaned)
     fits = pc.match_substring_regex(nsn, path.known)
     if path.overseas is not None:
         with_zero = pc.binary_join_element_wise("0", nsn, "")
@@ -382,9 +437,8 @@ def normalize_phones(values: pa.Array | pa.ChunkedArray, region: str = "FR") -> 
 def _fast_decide(values: pa.Array, fast: _FastPath) -> tuple[pa.Array, pa.Array, pa.Array]:
     """(digits, kind, decided) per value, for the spellings the region's patterns settle."""
     cleaned = strip_separators(values)
-    parts = pc.extract_regex(cleaned, fast.extract)
-    nsn = pc.struct_field(parts, [0])
-    matched = parts.is_valid()
+    nsn = fast.national_numbers(cleaned)
+    matched = nsn.is_valid()
     mobile = pc.fill_null(pc.and_(matched, pc.match_substring_regex(nsn, fast.mobile)), False)
     landline = pc.fill_null(pc.and_(matched, pc.match_substring_regex(nsn, fast.landline)), False)
     # An Excel float ("0612345678.0") loses its ".0" on the exact path, not its last digit.
