@@ -130,6 +130,8 @@ def fields_hash(frame: pd.DataFrame) -> np.ndarray:
     hashing them as they are gives the same digest as their ``str`` form, 0.4 s sooner
     at a million rows.
     """
+    if not len(frame):
+        return np.array([], dtype=np.int64)
     columns = frame[list(FIELD_NAMES)]
     if not all(pd.api.types.is_object_dtype(dtype) for dtype in columns.dtypes):
         columns = columns.astype(str)
@@ -252,6 +254,39 @@ def _kept_rows(frame: pd.DataFrame, columns: list[str], keep: np.ndarray) -> pd.
         kept: pd.DataFrame = table.to_pandas(types_mapper=lambda _: text)
         return kept
     return chosen[keep].reset_index(drop=True)
+
+
+def _field_columns(people: list[Fields]) -> set[str]:
+    """The columns the people's seven fields read (columns, dates, templates)."""
+    columns: set[str] = set()
+    for person in people:
+        for src in person.sources().values():
+            if isinstance(src, str):
+                columns.add(src)
+            elif isinstance(src, FromColumn):
+                columns.add(src.column)
+            elif isinstance(src, FromTemplate):
+                columns.update(src.columns())
+    return columns
+
+
+def _judged_columns(mapping: Mapping) -> set[str]:
+    """The columns the main thread judges: phones, identity, groups."""
+    columns = {column for person in mapping.people for column in person.phone_columns}
+    if mapping.identity:
+        columns.add(mapping.identity)
+    if mapping.groups.column:
+        columns.add(mapping.groups.column)
+    columns.update(entry if isinstance(entry, str) else entry.column for entry in mapping.groups.columns)
+    return columns
+
+
+def _kept_fields(
+    frame: pd.DataFrame, mapping: Mapping, keep: np.ndarray
+) -> list[tuple[pd.DataFrame, dict[str, pd.Series], dict[str, np.ndarray]]]:
+    """:func:`_field_values` of each person, on the rows the filter keeps."""
+    sub = _kept_rows(frame, sorted(_field_columns(mapping.people)), keep)
+    return [_field_values(sub, person) for person in mapping.people]
 
 
 def _template(frame: pd.DataFrame, template: str) -> pa.Array | str:
@@ -552,17 +587,17 @@ def _build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
     rows_read = len(frame)
     outcome = apply_filter(frame, mapping.filter)
     keep = outcome.keep
-    sub = _kept_rows(frame, list(mapping.columns_used()), keep)
     people = mapping.people
+    # The fields need nothing the phones decide: their columns are filtered and the fields
+    # built on a second core meanwhile (Arrow's kernels release the GIL; its CSV reader
+    # uses every core too). Same values either way: the two sides share no state.
+    fields_only = _field_columns(people) - _judged_columns(mapping)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fields")
+    field_parts = pool.submit(contextvars.copy_context().run, _kept_fields, frame, mapping, keep)
+    pool.shutdown(wait=False)
+    sub = _kept_rows(frame, [c for c in mapping.columns_used() if c not in fields_only], keep)
     rows = table.row_numbers(np.flatnonzero(keep))
     warnings: list[Problem] = [*_left_out_warnings(table), *_filter_warnings(frame, mapping.filter, outcome, table)]
-
-    # The fields need nothing the phones decide: they are built on a second core meanwhile
-    # (Arrow's kernels release the GIL; its CSV reader uses every core too). Same values
-    # either way: the two sides share no state.
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fields")
-    field_parts = [pool.submit(contextvars.copy_context().run, _field_values, sub, person) for person in people]
-    pool.shutdown(wait=False)
     verdicts, digits, kinds, refused, phone_warnings = _judge_phones(sub, people, mapping, rows)
     warnings.extend(phone_warnings)
     if len(people) > 1:
@@ -571,7 +606,7 @@ def _build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
     keys = _judge_identity(sub, mapping, people, rows, verdicts) if mapping.identity else digits
     codes, parsed = _judge_groups(sub, mapping, rows, verdicts)
 
-    parts = [future.result() for future in field_parts]
+    parts = field_parts.result()
     values = parts[0][0] if len(parts) == 1 else pd.concat([part[0] for part in parts], ignore_index=True)
     for j, (person_values, raw_dates, lengths) in enumerate(parts):
         warnings.extend(_field_warnings(person_values, raw_dates, lengths, rows, verdicts.usable_of(j)))
@@ -597,20 +632,29 @@ def _build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
     ).join(values.set_axis(keys.index))[verdicts.usable()]
     persons["_key"] = _codes(persons["key"])
     contacts, member_of, rank, merged_rows = _contacts_of(persons, bool(mapping.identity))
+    # The numbers' codes and the digests are made on the second core while the memberships
+    # are paired and settled here (Arrow and pandas hash without the GIL): the same values,
+    # 0.15 s sooner at a million rows.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digests")
+    number_codes = pool.submit(_codes, contacts["numero"])
+    digests = pool.submit(fields_hash, contacts[list(FIELD_NAMES)])
+    pool.shutdown(wait=False)
+    used = None  # the contacts kept, when some are dropped
     if mapping.identity:
         warnings.extend(_duplicate_warnings(persons, mapping.identity))
     pairs = _membership_pairs(persons["pos"].to_numpy(), member_of, codes, parsed)
-    pairs, shared = _settle_shared_numbers(pairs, contacts, rank)
+    pairs, shared = _settle_shared_numbers(pairs, contacts, rank, number_codes.result())
     if mapping.identity:
         warnings.extend(_shared_number_warnings(shared, contacts, people))
     else:
         warnings.extend(_same_number_warnings(shared, contacts, people))
-        contacts, pairs = _drop_unused(contacts, pairs)
+        contacts, pairs, used = _drop_unused(contacts, pairs)
     merged = merged_rows + (0 if mapping.identity else len(set(shared["loser"].tolist())))
     memberships = _membership_frame(pairs, contacts)
     distinct_keys = len(contacts) if mapping.identity else len(distinct_codes(contacts["_key"].to_numpy()))
     contacts = contacts.drop(columns=["pos", "entry", "_key"]).reset_index(drop=True)
-    contacts["fhash"] = fields_hash(contacts) if len(contacts) else np.array([], dtype=np.int64)
+    digest = digests.result()
+    contacts["fhash"] = digest if used is None else digest[used]
 
     rejects = ProblemTable.joined([*verdicts.tables, verdicts.rejects]).by_row()
     warnings = sorted(dict.fromkeys(warnings), key=lambda p: p.row)  # a column shared by two people warns once
@@ -900,7 +944,7 @@ def _membership_pairs(
 
 
 def _settle_shared_numbers(
-    pairs: pd.DataFrame, contacts: pd.DataFrame, rank: np.ndarray
+    pairs: pd.DataFrame, contacts: pd.DataFrame, rank: np.ndarray, number: np.ndarray
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One (group, number) record per number and group: the API holds no more.
 
@@ -909,10 +953,10 @@ def _settle_shared_numbers(
     there and keep their pairs in the groups where they are alone. Returns the kept
     pairs and the lost ones (loser, winner, group). Only the records that several
     contacts claim are sorted: a night without shared numbers costs one hash pass.
+    ``number`` holds the contacts' numbers as codes (:func:`_codes`).
     """
     contact = pairs["contact"].to_numpy()
     group = pairs["group"].to_numpy()
-    number = _codes(contacts["numero"])
     width = int(group.max(initial=0)) + 1
     record = number[contact] * width + group
     claimed = np.flatnonzero(_repeated(record))
@@ -998,16 +1042,17 @@ def _same_number_warnings(shared: pd.DataFrame, contacts: pd.DataFrame, people: 
     return found
 
 
-def _drop_unused(contacts: pd.DataFrame, pairs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Without an identity, a row whose every record another row took is no contact of its own."""
+def _drop_unused(contacts: pd.DataFrame, pairs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray | None]:
+    """Without an identity, a row whose every record another row took is no contact of its
+    own. Returns the contacts and pairs left, and the positions kept (None: all)."""
     used = distinct_codes(pairs["contact"].to_numpy())
     if len(used) == len(contacts):
-        return contacts, pairs
+        return contacts, pairs, None
     renumber = np.full(len(contacts), -1, dtype=np.int64)
     renumber[used] = np.arange(len(used))
     kept = pairs.assign(contact=renumber[pairs["contact"].to_numpy()])
     kept.attrs = pairs.attrs
-    return contacts.iloc[used].reset_index(drop=True), kept
+    return contacts.iloc[used].reset_index(drop=True), kept, used
 
 
 def _membership_frame(pairs: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFrame:
