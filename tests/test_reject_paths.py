@@ -293,3 +293,16 @@ def test_national_numbers_are_the_regex_extract(values: list[str | None], region
     got = fast.national_numbers(cells)
     got.validate(full=True)
     assert got.to_pylist() == expected.to_pylist()
+
+
+def test_excel_floats_are_read_as_the_cell_rule_reads_them() -> None:
+    # A number Excel stored as a float loses its ".0" on the exact path; once stripped of
+    # separators some would look like a number of another length to the fast path.
+    cells = ["61234567.0", "0612345678.0", "0612345678.00 ", "612345678.0", " 33612345678.0", "06.12.34.56.78"]
+    column = phone_choices(pa.array(cells, pa.string()), "FR", frozenset({"mobile"}))
+    for i, raw in enumerate(cells):
+        cell = choose_in_cell(raw, "FR", frozenset({"mobile"}))
+        assert (int(column.status[i]), column.digits[i].as_py()) == (
+            cell.status,
+            cell.chosen.digits if cell.chosen else None,
+        ), raw

@@ -673,7 +673,7 @@ def _build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
         rejected=len(set(rejects.rows)),
         merged_duplicates=merged,
         contacts=distinct_keys,
-        groups=int(memberships["group"].nunique()),
+        groups=len(distinct_codes(pairs["group"].to_numpy())),  # names are distinct: so are their codes
         memberships=len(memberships),
     )
     return DesiredResult(state, rejects, warnings, stats)

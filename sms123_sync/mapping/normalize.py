@@ -442,7 +442,12 @@ def _fast_decide(values: pa.Array, fast: _FastPath) -> tuple[pa.Array, pa.Array,
     mobile = pc.fill_null(pc.and_(matched, pc.match_substring_regex(nsn, fast.mobile)), False)
     landline = pc.fill_null(pc.and_(matched, pc.match_substring_regex(nsn, fast.landline)), False)
     # An Excel float ("0612345678.0") loses its ".0" on the exact path, not its last digit.
-    excel = pc.fill_null(pc.match_substring_regex(values, _EXCEL_CELL), False)
+    # Only a cell with ".0" can be one: the regex runs on those alone.
+    excel = pc.fill_null(pc.match_substring(values, ".0"), False)
+    if pc.any(excel).as_py():
+        dotted = pc.indices_nonzero(excel)
+        found = pc.fill_null(pc.match_substring_regex(values.take(dotted), _EXCEL_CELL), False)
+        excel = pc.replace_with_mask(excel, excel, found)
     decided = pc.and_(pc.or_(mobile, landline), pc.invert(excel))
     mobile, landline = pc.and_(mobile, decided), pc.and_(landline, decided)
     none = pa.scalar(None, pa.string())
