@@ -8,11 +8,12 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from sms123_sync.errors import InputError, MappingError
+from sms123_sync.mapping.desired import _template
 from sms123_sync.mapping.model import load_mapping, parse_mapping
 from sms123_sync.mapping.normalize import (
     CHOSEN,
@@ -341,11 +342,49 @@ cell_text = st.text(
 
 
 @given(st.lists(cell_text, min_size=1, max_size=20))
+@example(["a  b", "ab", "a b ", " é", "é\u2003é", "b"])  # clean rows beside rows with only spaces to fix
 @settings(max_examples=300, deadline=None)
 def test_text_column_cleaning_matches_the_scalar_rule(values: list[str]) -> None:
     # Group names go through normalize_text, field columns through Arrow: one rule for both.
-    column = clean_text_array(pa.array(values, pa.string())).to_pylist()
-    assert column == [normalize_text(v) for v in values]
+    expected = [normalize_text(v) for v in values]
+    assert clean_text_array(pa.array(values, pa.string())).to_pylist() == expected
+    # Only the rows that may need it are judged and rewritten: a slice (offsets that do
+    # not start at 0) and chunks give the same cells.
+    sliced = pa.array([" a  b ", *values, "\x85"], pa.string())[1:-1]
+    assert clean_text_array(sliced).to_pylist() == expected
+    chunked = pa.chunked_array([pa.array(values[:3], pa.string()), pa.array(values[3:], pa.string())])
+    assert clean_text_array(chunked).to_pylist() == expected
+
+
+templates = st.sampled_from(
+    [
+        "{A} {B}",
+        "{A}{B}",
+        "{A} - {B}",
+        " {A}",
+        "{A}  {B} ",
+        "({A})",
+        "{A}\t{B}",
+        "{{{A}}}",
+        "{A}\u00a0{B}",
+        "{A}, {A}",
+        "Tél. {B}",
+    ]
+)
+
+
+@given(st.lists(st.tuples(cell_text, cell_text), min_size=1, max_size=12), templates)
+@example([("", "Paris"), ("75001", "Paris"), ("75001", ""), ("", "")], "{A} {B}")
+@settings(max_examples=300, deadline=None)
+def test_template_fields_are_the_whole_text_cleaned(cells: list[tuple[str, str]], template: str) -> None:
+    # Each column is cleaned, the text joined, and the result cleaned as a whole: the
+    # rows that cannot need it (no empty column, clean text between) are left as joined.
+    frame = pd.DataFrame(
+        {"A": pd.array([a for a, _ in cells], dtype="str"), "B": pd.array([b for _, b in cells], dtype="str")}
+    )
+    got = _template(frame, template)
+    expected = [normalize_text(template.format(A=normalize_text(a), B=normalize_text(b))) for a, b in cells]
+    assert (got.to_pylist() if not isinstance(got, str) else [got] * len(cells)) == expected
 
 
 date_cells = st.one_of(

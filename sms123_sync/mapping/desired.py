@@ -271,14 +271,25 @@ def _field_columns(people: list[Fields]) -> set[str]:
 
 
 def _judged_columns(mapping: Mapping) -> set[str]:
-    """The columns the main thread judges: phones, identity, groups."""
+    """The columns the main thread judges: phones and groups (the identity is cleaned
+    on the second core)."""
     columns = {column for person in mapping.people for column in person.phone_columns}
-    if mapping.identity:
-        columns.add(mapping.identity)
     if mapping.groups.column:
         columns.add(mapping.groups.column)
     columns.update(entry if isinstance(entry, str) else entry.column for entry in mapping.groups.columns)
     return columns
+
+
+def _kept_identity(
+    frame: pd.DataFrame, mapping: Mapping, keep: np.ndarray
+) -> tuple[pd.Series | None, np.ndarray | None]:
+    """The identity of each kept row, cleaned, and its code (:func:`_codes`); (None, None)
+    without an identity."""
+    if not mapping.identity:
+        return None, None
+    column = mapping.identity
+    identity: pd.Series = clean_text_array(text_array(_kept_rows(frame, [column], keep)[column])).to_pandas()
+    return identity, _codes(identity)
 
 
 def _kept_fields(
@@ -289,8 +300,10 @@ def _kept_fields(
     return [_field_values(sub, person) for person in mapping.people]
 
 
-def _template(frame: pd.DataFrame, template: str) -> pa.Array | str:
-    """A field built from a template over columns: an Arrow array, or a constant."""
+def _template(frame: pd.DataFrame, template: str, cleaned: dict[str, pa.Array] | None = None) -> pa.Array | str:
+    """A field built from a template over columns: an Arrow array, or a constant.
+    ``cleaned`` holds the columns the other fields cleaned already, and takes these."""
+    cleaned = {} if cleaned is None else cleaned
     parts: list[pa.Array | str] = []
     for literal, name, _, _ in string.Formatter().parse(template):
         if literal and parts and isinstance(parts[-1], str):
@@ -298,13 +311,29 @@ def _template(frame: pd.DataFrame, template: str) -> pa.Array | str:
         elif literal:
             parts.append(literal)
         if name:
-            parts.append(clean_text_array(text_array(frame[name])))
+            if name not in cleaned:
+                cleaned[name] = clean_text_array(text_array(frame[name]))
+            parts.append(cleaned[name])
     if not parts:
         return ""
     if len(parts) == 1 and isinstance(parts[0], str):
         return normalize_text(parts[0])
     joined = pc.binary_join_element_wise(*parts, "") if len(parts) > 1 else parts[0]
-    return joined if isinstance(joined, str) else clean_text_array(joined)
+    if isinstance(joined, str):
+        return joined
+    # The columns are clean (trimmed, single spaces, no controls): when the text between
+    # them is clean too, only a row with an empty column can need cleaning ("{CP} {Ville}"
+    # without a postal code starts with a space).
+    skeleton = "".join(part if isinstance(part, str) else "x" for part in parts)
+    if normalize_text(skeleton) != skeleton:
+        return clean_text_array(joined)
+    empty = np.zeros(len(joined), dtype=bool)
+    for part in parts:
+        if not isinstance(part, str):
+            empty |= np.asarray(pc.equal(pc.utf8_length(part), 0).fill_null(True))
+    if not empty.any():
+        return joined
+    return pc.replace_with_mask(joined, pa.array(empty), clean_text_array(joined.filter(pa.array(empty))))
 
 
 def _field_values(
@@ -319,6 +348,7 @@ def _field_values(
     values: dict[str, pa.Array] = {}
     raw_dates: dict[str, pd.Series] = {}
     lengths: dict[str, np.ndarray] = {}
+    cleaned: dict[str, pa.Array] = {}  # each column cleaned once, for fields and templates
     for name in FIELD_NAMES:
         src = person.sources().get(name)
         text: pa.Array | str
@@ -327,7 +357,7 @@ def _field_values(
         elif isinstance(src, FromValue):
             text = src.value
         elif isinstance(src, FromTemplate):
-            text = _template(frame, src.template)
+            text = _template(frame, src.template, cleaned)
         else:
             column = src if isinstance(src, str) else src.column
             fmt = src.format if isinstance(src, FromColumn) else None
@@ -335,7 +365,9 @@ def _field_values(
                 raw_dates[column] = frame[column]
                 values[name] = pc.fill_null(datea_array(frame[column], fmt), "")
                 continue
-            text = clean_text_array(text_array(frame[column]))
+            if column not in cleaned:
+                cleaned[column] = clean_text_array(text_array(frame[column]))
+            text = cleaned[column]
         if isinstance(text, str):
             values[name] = pa.array([text], pa.string()).take(pa.array(np.zeros(len(frame), dtype=np.int64)))
             lengths[name] = np.full(len(frame), len(text))
@@ -588,14 +620,16 @@ def _build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
     outcome = apply_filter(frame, mapping.filter)
     keep = outcome.keep
     people = mapping.people
-    # The fields need nothing the phones decide: their columns are filtered and the fields
-    # built on a second core meanwhile (Arrow's kernels release the GIL; its CSV reader
-    # uses every core too). Same values either way: the two sides share no state.
-    fields_only = _field_columns(people) - _judged_columns(mapping)
+    # The identity and the fields need nothing the phones decide: their columns are
+    # filtered, cleaned and coded on a second core meanwhile (Arrow's kernels release the
+    # GIL; its CSV reader uses every core too). Same values either way: the two sides
+    # share no state.
+    elsewhere = (_field_columns(people) | {mapping.identity or ""}) - _judged_columns(mapping)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fields")
+    identity_job = pool.submit(contextvars.copy_context().run, _kept_identity, frame, mapping, keep)
     field_parts = pool.submit(contextvars.copy_context().run, _kept_fields, frame, mapping, keep)
     pool.shutdown(wait=False)
-    sub = _kept_rows(frame, [c for c in mapping.columns_used() if c not in fields_only], keep)
+    sub = _kept_rows(frame, [c for c in mapping.columns_used() if c not in elsewhere], keep)
     rows = table.row_numbers(np.flatnonzero(keep))
     warnings: list[Problem] = [*_left_out_warnings(table), *_filter_warnings(frame, mapping.filter, outcome, table)]
     verdicts, digits, kinds, refused, phone_warnings = _judge_phones(sub, people, mapping, rows)
@@ -603,7 +637,8 @@ def _build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
     if len(people) > 1:
         warnings.extend(_same_number_in_row(digits, verdicts, people, rows))
         _reject_rows_without_phone(verdicts, people, rows)
-    keys = _judge_identity(sub, mapping, people, rows, verdicts) if mapping.identity else digits
+    identity, identity_codes = identity_job.result()
+    keys = _judge_identity(identity, mapping, people, rows, verdicts) if identity is not None else digits
     codes, parsed = _judge_groups(sub, mapping, rows, verdicts)
 
     parts = field_parts.result()
@@ -630,7 +665,11 @@ def _build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
             "entry": np.repeat(np.arange(k), n),
         }
     ).join(values.set_axis(keys.index))[verdicts.usable()]
-    persons["_key"] = _codes(persons["key"])
+    # One person a row: the keys are the identities, coded on the second core already.
+    if identity_codes is not None and k == 1:
+        persons["_key"] = identity_codes[verdicts.usable()]
+    else:
+        persons["_key"] = _codes(persons["key"])
     contacts, member_of, rank, merged_rows = _contacts_of(persons, bool(mapping.identity))
     # The numbers' codes and the digests are made on the second core while the memberships
     # are paired and settled here (Arrow and pandas hash without the GIL): the same values,
@@ -760,15 +799,15 @@ def _reject_rows_without_phone(verdicts: _Verdicts, people: list[Fields], rows: 
 
 
 def _judge_identity(
-    sub: pd.DataFrame, mapping: Mapping, people: list[Fields], rows: np.ndarray, verdicts: _Verdicts
+    identity: pd.Series, mapping: Mapping, people: list[Fields], rows: np.ndarray, verdicts: _Verdicts
 ) -> pd.Series:
-    """Each person's key; a row without identity is rejected.
+    """Each person's key from the kept rows' cleaned ``identity``; a row without one is
+    rejected.
 
     With several people per row, each needs an identity of their own: the row's, then
     "/" and the person's phone column (``1234/Téléphone mère``).
     """
     column = str(mapping.identity)
-    identity: pd.Series = clean_text_array(text_array(sub[column])).to_pandas()
     for i in np.flatnonzero((identity == "").to_numpy() & verdicts.alive()):
         message = "the identity is empty; the row cannot be matched to a contact"
         verdicts.reject_row(i, Problem(ProblemCode.MISSING_VALUE, int(rows[i]), column, "", message))

@@ -655,13 +655,62 @@ def distinct_codes(codes: np.ndarray) -> np.ndarray:
 
 
 def clean_text_array(array: pa.Array) -> pa.Array:
-    """:func:`normalize_text` over an Arrow string array (RE2)."""
-    # Most CRM columns are clean: one search decides whether the three rewrites are needed.
-    if pc.any(pc.match_substring_regex(array, _NEEDS_CLEANING)).as_py():
-        array = pc.replace_substring_regex(array, f"{_CONTROL}|{_FORMAT}", "")
-        array = pc.replace_substring_regex(array, _SPACE + "+", " ")
-        array = pc.utf8_trim_whitespace(array)
-    return array
+    """:func:`normalize_text` over an Arrow string array (RE2).
+
+    Most CRM cells are clean: the rows that may need cleaning are found from the bytes
+    (:func:`_rows_to_check`), RE2 judges those only, and only the rows it finds are
+    rewritten. One regex pass over a clean column cost 0.04 s a million cells.
+    """
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if array.type != pa.string():
+        array = array.cast(pa.string())
+    rows = _rows_to_check(array)
+    if not len(rows):
+        return array
+    suspects = array.take(pa.array(rows))
+    found = np.asarray(pc.fill_null(pc.match_substring_regex(suspects, _NEEDS_CLEANING), False))
+    if not found.any():
+        return array
+    dirty = suspects.filter(pa.array(found))
+    dirty = pc.replace_substring_regex(dirty, f"{_CONTROL}|{_FORMAT}", "")
+    dirty = pc.replace_substring_regex(dirty, _SPACE + "+", " ")
+    dirty = pc.utf8_trim_whitespace(dirty)
+    mask = np.zeros(len(array), dtype=bool)
+    mask[rows[found]] = True
+    return pc.replace_with_mask(array, pa.array(mask), dirty)
+
+
+# The bytes that begin what _NEEDS_CLEANING finds, besides spaces: controls, and the lead
+# bytes of the UTF-8 forms of the other spaces and format characters (C2: U+0085 and
+# U+00A0; D8: U+061C; E1: U+1680; E2: U+2000-U+206F; E3: U+3000; EF: U+FEFF).
+_SUSPECT_BYTES = np.zeros(256, dtype=bool)
+_SUSPECT_BYTES[[*range(0x20), 0x7F, 0xC2, 0xD8, 0xE1, 0xE2, 0xE3, 0xEF]] = True
+
+
+def _rows_to_check(array: pa.StringArray) -> np.ndarray:
+    """The rows that may hold what :data:`_NEEDS_CLEANING` finds: a suspect byte, two
+    spaces in a row, or a space first or last. A superset (an accented capital's C2, a
+    typographic apostrophe's E2): RE2 has the last word on those rows."""
+    n = len(array)
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    _, offsets_buffer, data_buffer = array.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32, count=n + 1, offset=array.offset * 4).astype(np.int64)
+    start, end = int(offsets[0]), int(offsets[-1])
+    if data_buffer is None or start == end:
+        return np.empty(0, dtype=np.int64)
+    data = np.frombuffer(data_buffer, dtype=np.uint8)[start:end]
+    bounds = offsets - start
+    space = data == 0x20
+    marked = _SUSPECT_BYTES[data]
+    marked[1:] |= space[1:] & space[:-1]  # two spaces: the second one marks (a row's own pair)
+    at = np.flatnonzero(marked)
+    rows = np.searchsorted(bounds, at, side="right") - 1
+    filled = np.flatnonzero(bounds[1:] > bounds[:-1])
+    edges = filled[space[bounds[filled]] | space[bounds[filled + 1] - 1]]
+    # A pair that straddles two rows marks the second row: checked for nothing, harmless.
+    return distinct_codes(np.concatenate([rows, edges]))
 
 
 _DATEA = "%d%m%y"
