@@ -187,6 +187,10 @@ reason_cells = st.one_of(
     reject_cells,
     st.text(alphabet="0123456789+ ()tel\u0660\u0663\u0666\u06f0\u0966\uff10\uff13", max_size=16),
     st.builds(lambda d: "tel " + d, _digits(4)),
+    # the country code written with separators inside it: its digits still start with it
+    st.builds(
+        lambda p, d: p + d, st.sampled_from(["0 033 70", "(00) 33 70", "3 3 70", "0-0-32 4", "5 9 0 690"]), _digits(7)
+    ),
 )
 
 

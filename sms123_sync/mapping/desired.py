@@ -20,9 +20,10 @@ import re
 import string
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -446,7 +447,7 @@ class _Phones:
     refused: pd.Series  # a rejected row's number of a refused type (kept out of deletions), or None
     bad: np.ndarray  # rejected: a reject names the cell
     absent: np.ndarray  # no contact of this person in this row, and no reject (several people only)
-    rejects: ProblemTable
+    rejects: Callable[[], ProblemTable]  # builds the rejects table (pure: any thread may run it)
     warnings: list[Problem]
 
 
@@ -507,7 +508,8 @@ def _choose_phones(sub: pd.DataFrame, person: Fields, mapping: Mapping, rows: np
     else:
         leave = np.zeros(len(missing), dtype=bool)
     judged = ~leave
-    rejects = _phone_rejects(
+    rejects = partial(
+        _phone_rejects,
         columns,
         region,
         types,
@@ -616,23 +618,35 @@ def _build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
     settled group by group.
     """
     frame = table.frame.reset_index(drop=True)
-    rows_read = len(frame)
     outcome = apply_filter(frame, mapping.filter)
+    # Work that needs nothing the phones decide runs on a second core meanwhile: the
+    # identity and the fields, later the rejects' wording, the numbers' codes and the
+    # digests (Arrow's kernels and pandas' hashing release the GIL). The two sides share
+    # no state: the values are the same either way.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="desired")
+    try:
+        return _build_with(pool, table, mapping, frame, outcome)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _build_with(
+    pool: ThreadPoolExecutor, table: SourceTable, mapping: Mapping, frame: pd.DataFrame, outcome: FilterOutcome
+) -> DesiredResult:
+    """:func:`_build_desired` with ``pool``, the second core's one thread."""
+    rows_read = len(frame)
     keep = outcome.keep
     people = mapping.people
-    # The identity and the fields need nothing the phones decide: their columns are
-    # filtered, cleaned and coded on a second core meanwhile (Arrow's kernels release the
-    # GIL; its CSV reader uses every core too). Same values either way: the two sides
-    # share no state.
     elsewhere = (_field_columns(people) | {mapping.identity or ""}) - _judged_columns(mapping)
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fields")
     identity_job = pool.submit(contextvars.copy_context().run, _kept_identity, frame, mapping, keep)
     field_parts = pool.submit(contextvars.copy_context().run, _kept_fields, frame, mapping, keep)
-    pool.shutdown(wait=False)
     sub = _kept_rows(frame, [c for c in mapping.columns_used() if c not in elsewhere], keep)
     rows = table.row_numbers(np.flatnonzero(keep))
     warnings: list[Problem] = [*_left_out_warnings(table), *_filter_warnings(frame, mapping.filter, outcome, table)]
     verdicts, digits, kinds, refused, phone_warnings = _judge_phones(sub, people, mapping, rows)
+    # The phone rejects' messages are worded on the second core: half a million of them
+    # in a file of rejects, while the fields are long done.
+    phone_rejects = [pool.submit(make) for make in verdicts.tables]
     warnings.extend(phone_warnings)
     if len(people) > 1:
         warnings.extend(_same_number_in_row(digits, verdicts, people, rows))
@@ -640,19 +654,15 @@ def _build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
     identity, identity_codes = identity_job.result()
     keys = _judge_identity(identity, mapping, people, rows, verdicts) if identity is not None else digits
     codes, parsed = _judge_groups(sub, mapping, rows, verdicts)
+    # Every row is judged: what rejects leave behind is gathered on the second core too.
+    rejects_job = pool.submit(_all_rejects, phone_rejects, list(verdicts.rejects))
+    protected_job = pool.submit(_protected, keys, digits, refused, verdicts.bad.copy())
+    filtered_job = pool.submit(_filtered_keys, frame, mapping, ~keep)
 
     parts = field_parts.result()
     values = parts[0][0] if len(parts) == 1 else pd.concat([part[0] for part in parts], ignore_index=True)
     for j, (person_values, raw_dates, lengths) in enumerate(parts):
         warnings.extend(_field_warnings(person_values, raw_dates, lengths, rows, verdicts.usable_of(j)))
-
-    bad = verdicts.bad
-    protected = set(keys[bad & keys.notna().to_numpy()].astype(str).tolist())
-    protected |= set(digits[bad & digits.notna().to_numpy()].tolist())
-    # A refused number (a landline the first release synced) is not deleted from the account
-    # either: a rejected row never deletes, and the user decides what to do with those contacts.
-    protected |= set(refused[bad & refused.notna().to_numpy()].tolist())
-    protected.discard("")
 
     n, k = len(sub), len(people)
     persons = pd.DataFrame(
@@ -674,10 +684,8 @@ def _build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
     # The numbers' codes and the digests are made on the second core while the memberships
     # are paired and settled here (Arrow and pandas hash without the GIL): the same values,
     # 0.15 s sooner at a million rows.
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digests")
     number_codes = pool.submit(_codes, contacts["numero"])
     digests = pool.submit(fields_hash, contacts[list(FIELD_NAMES)])
-    pool.shutdown(wait=False)
     used = None  # the contacts kept, when some are dropped
     if mapping.identity:
         warnings.extend(_duplicate_warnings(persons, mapping.identity))
@@ -695,27 +703,44 @@ def _build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
     digest = digests.result()
     contacts["fhash"] = digest if used is None else digest[used]
 
-    rejects = ProblemTable.joined([*verdicts.tables, verdicts.rejects]).by_row()
+    rejects, rejected_rows = rejects_job.result()
     warnings = sorted(dict.fromkeys(warnings), key=lambda p: p.row)  # a column shared by two people warns once
     state = DesiredState(
         contacts,
         memberships,
         bool(mapping.identity),
-        frozenset(protected),
+        protected_job.result(),
         mapping.mode,
         mapping.account,
-        _filtered_keys(frame, mapping, ~keep),
+        filtered_job.result(),
     )
     stats = Stats(
         rows_read=rows_read,
         filtered_out=int(rows_read - keep.sum()),
-        rejected=len(set(rejects.rows)),
+        rejected=rejected_rows,
         merged_duplicates=merged,
         contacts=distinct_keys,
         groups=len(distinct_codes(pairs["group"].to_numpy())),  # names are distinct: so are their codes
         memberships=len(memberships),
     )
     return DesiredResult(state, rejects, warnings, stats)
+
+
+def _all_rejects(phone_rejects: list[Future[ProblemTable]], later: list[Problem]) -> tuple[ProblemTable, int]:
+    """Every reject in row order (the phones' first within a row), and how many rows."""
+    rejects = ProblemTable.joined([*(job.result() for job in phone_rejects), later]).by_row()
+    return rejects, len(set(rejects.rows))
+
+
+def _protected(keys: pd.Series, digits: pd.Series, refused: pd.Series, bad: np.ndarray) -> frozenset[str]:
+    """The keys and numbers of rejected people: a rejected row never deletes. A refused
+    number (a landline the first release synced) is kept too: the user decides what to do
+    with those contacts."""
+    protected = set(keys[bad & keys.notna().to_numpy()].astype(str).tolist())
+    protected |= set(digits[bad & digits.notna().to_numpy()].tolist())
+    protected |= set(refused[bad & refused.notna().to_numpy()].tolist())
+    protected.discard("")
+    return frozenset(protected)
 
 
 def _filtered_keys(frame: pd.DataFrame, mapping: Mapping, dropped: np.ndarray) -> frozenset[str]:
@@ -748,7 +773,7 @@ class _Verdicts:
     rows: int
     bad: np.ndarray
     absent: np.ndarray
-    tables: list[ProblemTable]  # the phones' rejects, one table per person
+    tables: list[Callable[[], ProblemTable]]  # build the phones' rejects, one table per person
     rejects: list[Problem] = field(default_factory=list)  # the rows rejected one by one after
 
     def usable(self) -> np.ndarray:
