@@ -627,7 +627,7 @@ def _build_desired(table: SourceTable, mapping: Mapping) -> DesiredResult:
     try:
         return _build_with(pool, table, mapping, frame, outcome)
     finally:
-        pool.shutdown(wait=False)
+        pool.shutdown(wait=False, cancel_futures=True)  # an error: queued work is dropped
 
 
 def _build_with(
@@ -637,6 +637,7 @@ def _build_with(
     rows_read = len(frame)
     keep = outcome.keep
     people = mapping.people
+    # The columns only the worker reads (identity, fields): the main thread filters the rest.
     elsewhere = (_field_columns(people) | {mapping.identity or ""}) - _judged_columns(mapping)
     identity_job = pool.submit(contextvars.copy_context().run, _kept_identity, frame, mapping, keep)
     field_parts = pool.submit(contextvars.copy_context().run, _kept_fields, frame, mapping, keep)
