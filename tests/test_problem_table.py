@@ -52,3 +52,16 @@ def test_a_table_differs_from_other_problems() -> None:
 def test_columns_of_different_lengths_are_refused() -> None:
     with pytest.raises(ValueError, match="differ in length"):
         ProblemTable([ProblemCode.NO_GROUP], [2, 3], ["a"], ["b"], ["c"])
+
+
+def test_a_long_table_is_ordered_as_a_short_one() -> None:
+    # Above a thousand rows the order is checked in NumPy: sorted tables come back as they
+    # are, others are sorted stably, as a list would be.
+    code = ProblemCode.INVALID_PHONE
+    items = [Problem(code, 2 + (i * 7919) % 1500, "Tel", str(i), "bad") for i in range(1500)]
+    table = ProblemTable.of(items).by_row()
+    assert list(table) == sorted(items, key=lambda p: p.row)
+    assert table.by_row() is table
+    twice = [Problem(code, 2 + i // 2, "Tel", str(i), "bad") for i in range(1500)]
+    backwards = twice[::-1]  # rows in pairs: the sort must keep each pair's order
+    assert list(ProblemTable.of(backwards).by_row()) == sorted(backwards, key=lambda p: p.row)

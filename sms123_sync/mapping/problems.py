@@ -89,7 +89,9 @@ class ProblemTable(Sequence[Problem]):
     @classmethod
     def joined(cls, parts: Iterable[Iterable[Problem]]) -> ProblemTable:
         """The problems of ``parts`` one after the other."""
-        tables = [cls.of(part) for part in parts]
+        tables = [table for table in map(cls.of, parts) if len(table)]
+        if len(tables) == 1:
+            return tables[0]  # the common case: only the phones' rejects (tables are not changed in place)
         return cls(
             list(chain.from_iterable(t.codes for t in tables)),
             list(chain.from_iterable(t.rows for t in tables)),
@@ -105,7 +107,12 @@ class ProblemTable(Sequence[Problem]):
     def by_row(self) -> ProblemTable:
         """The same problems ordered by row; problems of one row keep their order."""
         rows = self.rows
-        if all(a <= b for a, b in pairwise(rows)):
+        if len(rows) > 1000:  # a whole column of rejects: checked in NumPy, not pair by pair
+            import numpy as np  # here: the light commands never load NumPy for their problems
+
+            if bool((np.diff(np.fromiter(rows, dtype=np.int64, count=len(rows))) >= 0).all()):
+                return self
+        elif all(a <= b for a, b in pairwise(rows)):
             return self
         order = sorted(range(len(rows)), key=rows.__getitem__)
         return ProblemTable(
