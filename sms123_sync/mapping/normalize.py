@@ -220,6 +220,12 @@ def _fast_path(region: str) -> _FastPath | None:
         or len(set(meta.general_desc.possible_length)) != 1
     ):
         return None  # regions with several number lengths go the exact way only
+    if region not in _FRENCH_FAMILY and len(phonenumbers.region_codes_for_country_code(meta.country_code or 0)) > 1:
+        # libphonenumber calls a number valid when any region of its country code takes it
+        # ("05 20 …" under EH is a Moroccan fixed line): the region's own patterns would
+        # misjudge those. The French overseas regions that share a code are handled by
+        # the overseas plans, which hold every sharer's types.
+        return None
     cc = str(meta.country_code)
     (length,) = set(meta.general_desc.possible_length)
     prefix = re.escape(meta.national_prefix)
