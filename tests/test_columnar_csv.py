@@ -77,3 +77,25 @@ def test_a_few_rejects_are_written_row_by_row(tmp_path: Path) -> None:
     write_problems_csv(tmp_path / "few.csv", iter(items))
     text = (tmp_path / "few.csv").read_text(encoding="utf-8-sig")
     assert text.splitlines()[1].startswith("3;Segments;;no-group;")
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        Problem(ProblemCode.INVALID_PHONE, 5, "Tel", None, "no number"),  # type: ignore[arg-type]
+        Problem(ProblemCode.INVALID_PHONE, 5, None, "06", "no number"),  # type: ignore[arg-type]
+        Problem(ProblemCode.INVALID_PHONE, 5, "Tel", "06", None),  # type: ignore[arg-type]
+        Problem(ProblemCode.INVALID_PHONE, 5, "Tel", 612345678, "no number"),  # type: ignore[arg-type]
+    ],
+)
+def test_a_cell_that_is_not_text_is_written_as_the_rows_write_it(tmp_path: Path, odd: Problem) -> None:
+    # Problem is public and checks no types: a library caller's None or number in a cell
+    # must not drop its line from a large file (the columnar path hands over to the rows).
+    items = [Problem(ProblemCode.NO_GROUP, row, "G", "", "no group") for row in range(2, csv_writer._COLUMNAR_FROM + 2)]
+    items.insert(3, odd)
+    write_problems_csv(tmp_path / "odd.csv", items)
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, delimiter=";")
+    writer.writerow(problem_headings())
+    writer.writerows(problem_rows(items))
+    assert (tmp_path / "odd.csv").read_bytes() == buffer.getvalue().encode("utf-8-sig")

@@ -144,8 +144,8 @@ class ProblemTable(Sequence[Problem]):
     def __eq__(self, other: object) -> bool:
         if isinstance(other, ProblemTable):
             return self.lists() == other.lists()
-        if isinstance(other, list | tuple):
-            return list(self) == list(other)
+        if isinstance(other, list):  # as a list would: equal to a list, not to a tuple
+            return list(self) == other
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]  # mutable lists inside, like a list

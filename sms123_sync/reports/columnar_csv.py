@@ -54,10 +54,12 @@ def _problem_columns(problems: Sequence[Problem], *, english: bool) -> list[pa.A
     else:
         what = pc.coalesce(_spread([s[0] if s else None for s in said], code_at), _spread(messages, message_at))
     column_at, columns = _factorised(table.columns)
-    rows = pa.array(table.rows, pa.int64()).cast(pa.string())
-    values = _quoted(_neutralised(pa.array(table.values, pa.string())))
+    rows = pa.array(table.rows, pa.int64())
+    if rows.null_count:
+        raise ValueError("a problem without a row number")
+    values = _quoted(_neutralised(pc.fill_null(pa.array(table.values, pa.string()), "")))
     return [
-        rows,
+        rows.cast(pa.string()),
         _spread(columns, column_at),
         values,
         _spread(codes, code_at),
@@ -88,7 +90,7 @@ _FEW = 8
 
 def _spread(distinct: Sequence[str | None], at: pa.Array) -> pa.Array:
     """The distinct cells neutralised and quoted, then taken for every row."""
-    cells = pa.array(distinct, pa.string())
+    cells = pa.array(distinct, pa.string())  # TypeError for a cell that is not text
     return pc.take(_quoted(_neutralised(cells)), at)
 
 
@@ -114,6 +116,8 @@ def _joined(columns: list[pa.Array]) -> memoryview:
     """Prepared columns as CSV lines, one buffer: cells joined by ";", lines ended by CRLF."""
     lines = pc.binary_join_element_wise(*columns, ";")
     lines = pc.binary_join_element_wise(lines, "\r\n", "")
+    if lines.null_count:  # a cell None would drop its line: the row writer says it as ""
+        raise ValueError("a problem with a cell that is not text")
     if not isinstance(lines, pa.Array) or not len(lines):
         return memoryview(b"")
     offsets, data = lines.buffers()[1], lines.buffers()[2]

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from sms123_sync import i18n
 from sms123_sync.files import open_private
-from sms123_sync.mapping.problems import Problem
+from sms123_sync.mapping.problems import Problem, ProblemTable
 from sms123_sync.memory import paused_collector
 from sms123_sync.reports.rows import op_headings, op_row, problem_headings, problem_row, problem_rows
 from sms123_sync.reports.writers import register_writer
@@ -38,16 +38,19 @@ def write_problems_csv(path: Path, problems: Iterable[Problem]) -> None:
     gives the bytes :func:`csv.writer` gives; a few go row by row, which starts faster.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    problems = problems if isinstance(problems, Sequence) else list(problems)
+    problems = problems if isinstance(problems, list | ProblemTable) else list(problems)
     with i18n.pinned():
         if len(problems) >= _COLUMNAR_FROM:
             from sms123_sync.reports.columnar_csv import problem_lines
 
-            with open_private(path, "wb") as binary:
-                binary.write(_header_bytes(problem_headings()))
-                for chunk in problem_lines(problems):
-                    binary.write(chunk)
-            return
+            try:
+                with open_private(path, "wb") as binary:
+                    binary.write(_header_bytes(problem_headings()))
+                    for chunk in problem_lines(problems):
+                        binary.write(chunk)
+                return
+            except (TypeError, ValueError):
+                pass  # a cell that is not text (a library caller's Problem): the rows rewrite the file
         with paused_collector(), open_private(path, "w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle, delimiter=";")
             writer.writerow(problem_headings())
