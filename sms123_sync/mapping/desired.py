@@ -559,7 +559,7 @@ def _phone_rejects(
 ) -> ProblemTable:
     """The rejects of rows without a usable number, built column by column: a landline
     (its type named), an invalid number (why, when it carries a country code), or
-    nothing written. Python runs per landline and per number with a country code only."""
+    nothing written. Python runs only for a number written with a country code."""
     m = len(rows)
     codes = _CODES_BY_VERDICT[np.where(refused, 2, np.where(invalid, 1, 0))]
     empty = "the phone number is empty" if len(columns) == 1 else "every phone column is empty"
@@ -655,8 +655,8 @@ def _build_with(
     rows = table.row_numbers(np.flatnonzero(keep))
     warnings: list[Problem] = [*_left_out_warnings(table), *_filter_warnings(frame, mapping.filter, outcome, table)]
     verdicts, digits, kinds, refused, phone_warnings = _judge_phones(sub, people, mapping, rows)
-    # The phone rejects' messages are worded on the second core: half a million of them
-    # in a file of rejects, while the fields are long done.
+    # The phone rejects are worded on the second core, after the fields: half a million
+    # of them in a file of rejects.
     phone_rejects = [pool.submit(make) for make in verdicts.tables]
     warnings.extend(phone_warnings)
     if len(people) > 1:
