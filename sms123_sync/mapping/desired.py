@@ -259,26 +259,14 @@ def _kept_rows(frame: pd.DataFrame, columns: list[str], keep: np.ndarray) -> pd.
 
 def _field_columns(people: list[Fields]) -> set[str]:
     """The columns the people's seven fields read (columns, dates, templates)."""
-    columns: set[str] = set()
-    for person in people:
-        for src in person.sources().values():
-            if isinstance(src, str):
-                columns.add(src)
-            elif isinstance(src, FromColumn):
-                columns.add(src.column)
-            elif isinstance(src, FromTemplate):
-                columns.update(src.columns())
-    return columns
+    return {column for person in people for column in person.field_columns()}
 
 
 def _judged_columns(mapping: Mapping) -> set[str]:
     """The columns the main thread judges: phones and groups (the identity is cleaned
     on the second core)."""
     columns = {column for person in mapping.people for column in person.phone_columns}
-    if mapping.groups.column:
-        columns.add(mapping.groups.column)
-    columns.update(entry if isinstance(entry, str) else entry.column for entry in mapping.groups.columns)
-    return columns
+    return columns | {source.column for source in mapping.groups.sources()}
 
 
 def _kept_identity(

@@ -219,6 +219,20 @@ class Fields(_Strict):
         """The contact fields (``numero`` excluded) that the mapping fills."""
         return {name: src for name in FIELD_NAMES if (src := getattr(self, name)) is not None}
 
+    def field_columns(self) -> dict[str, str]:
+        """The columns the seven fields read, each with the first place that reads it
+        (``nom``, ``datea.column``, ``v2.template``)."""
+        columns: dict[str, str] = {}
+        for name, src in self.sources().items():
+            if isinstance(src, str):
+                columns.setdefault(src, name)
+            elif isinstance(src, FromColumn):
+                columns.setdefault(src.column, f"{name}.column")
+            elif isinstance(src, FromTemplate):
+                for column in src.columns():
+                    columns.setdefault(column, f"{name}.template")
+        return columns
+
     @property
     def phone_columns(self) -> list[str]:
         """The phone columns, in order of preference."""
@@ -474,14 +488,8 @@ class Mapping(_Strict):
         if self.identity:
             used.setdefault(self.identity, "identity")
         for place, person in zip(where, self.people, strict=True):
-            for name, src in person.sources().items():
-                if isinstance(src, str):
-                    used.setdefault(src, f"{place}.{name}")
-                elif isinstance(src, FromColumn):
-                    used.setdefault(src.column, f"{place}.{name}.column")
-                elif isinstance(src, FromTemplate):
-                    for col in src.columns():
-                        used.setdefault(col, f"{place}.{name}.template")
+            for column, field in person.field_columns().items():
+                used.setdefault(column, f"{place}.{field}")
         if self.groups.column:
             used.setdefault(self.groups.column, "groups.column")
         for i, entry in enumerate(self.groups.columns):
