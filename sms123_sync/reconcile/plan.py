@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from enum import IntEnum
 from typing import Any
@@ -372,12 +373,46 @@ def index_known(known: KnownState) -> KnownIndex:
     )
 
 
+@dataclass(frozen=True)
+class DesiredIndex:
+    """What the planner derives from the desired state alone: one slim row per desired
+    record (:func:`_desired_members`), each record's group as a code into ``groups``
+    and, when every number is plain digits, the numbers as integers for pairing.
+
+    It needs nothing of the state, so ``make_plan`` builds it when the export is read,
+    while the state may still be loading (:func:`index_desired`).
+    """
+
+    members: pd.DataFrame
+    groups: tuple[str, ...]  # the groups the records name, each once
+    group_codes: np.ndarray
+    numbers: np.ndarray | None  # None: not all plain digits, pair another way
+
+
+def index_desired(desired: DesiredState) -> DesiredIndex:
+    """The :class:`DesiredIndex` of ``desired``; a pure function of it."""
+    members = _desired_members(desired)
+    encoded = pc.dictionary_encode(text_array(members["grp"]))
+    numbers = text_array(members["numero"])
+    return DesiredIndex(
+        members,
+        tuple(str(group) for group in encoded.dictionary.to_pylist()),
+        encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64),
+        pc.cast(numbers, pa.int64()).to_numpy() if is_plain_number(numbers) else None,
+    )
+
+
 def _pairs_on_number(
-    known_members: pd.DataFrame, desired_members: pd.DataFrame, index: KnownIndex, renames: Mapping[str, str]
+    known_members: pd.DataFrame,
+    mine: DesiredIndex,
+    index: KnownIndex,
+    renames: Mapping[str, str],
+    helper: ThreadPoolExecutor,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Positions (in known_members, in desired_members) of the records both hold: same group, same number."""
+    desired_members = mine.members
     if index.records is not None:
-        found = _pairs_on_index(desired_members, index, renames)
+        found = _pairs_on_index(mine, index, renames, helper)
         if found is not None:
             d_pos = np.flatnonzero(found >= 0)
             return found[d_pos], d_pos
@@ -399,6 +434,10 @@ def _pairs_on_number(
     return pairs["_k"].to_numpy(), pairs["_d"].to_numpy()
 
 
+# Below this many lookups a second thread costs more than it saves.
+_HALF_MIN = 50_000
+
+
 def _positions_not_in(n: int, positions: np.ndarray) -> np.ndarray:
     """``range(n)`` without ``positions``, in order: a mask, where ``np.setdiff1d`` sorts
     (0.06 s for two million records)."""
@@ -407,45 +446,54 @@ def _positions_not_in(n: int, positions: np.ndarray) -> np.ndarray:
     return np.flatnonzero(left)
 
 
-def _with_known_fields(
-    frame: pd.DataFrame, fields_at: Callable[[np.ndarray], pd.DataFrame], positions: np.ndarray
-) -> pd.DataFrame:
-    """Known records (``frame``, at ``positions`` of the known memberships) with their fields."""
+def _with_known_fields(frame: pd.DataFrame, fields: Future[pd.DataFrame]) -> pd.DataFrame:
+    """Known records (``frame``) with their ``fields``, read meanwhile on the helper thread."""
     slim = frame.drop(columns=[c for c in FIELD_NAMES if c in frame]).reset_index(drop=True)
-    return pd.concat([slim, fields_at(positions)], axis=1)
+    return pd.concat([slim, fields.result()], axis=1)
 
 
-def _pairs_on_index(desired_members: pd.DataFrame, index: KnownIndex, renames: Mapping[str, str]) -> np.ndarray | None:
+def _pairs_on_index(
+    mine: DesiredIndex, index: KnownIndex, renames: Mapping[str, str], helper: ThreadPoolExecutor
+) -> np.ndarray | None:
     """For each desired record, the position of the known record of the same (group,
     number) or -1, looked up in the known records' hash; None when the desired numbers
     do not fit it (not plain digits, or too large)."""
     assert index.records is not None
-    numbers = text_array(desired_members["numero"])
     width = len(index.groups) + 1
-    if not is_plain_number(numbers):
+    values = mine.numbers
+    if values is None or values.max(initial=0) >= (2**62) // width:
         return None
-    values = pc.cast(numbers, pa.int64()).to_numpy()
-    if values.max(initial=0) >= (2**62) // width:
-        return None
-    encoded = pc.dictionary_encode(text_array(desired_members["grp"]))
     names = pd.Index(index.group_names(renames))
     if not names.is_unique:  # a group renamed onto a name the memberships hold already
         return None
-    code_of = names.get_indexer(pd.Index(encoded.dictionary.to_pylist()))
-    groups = code_of[encoded.indices.to_numpy(zero_copy_only=False)] if len(code_of) else code_of
+    code_of = names.get_indexer(pd.Index(mine.groups))
+    groups = code_of[mine.group_codes] if len(code_of) else code_of
     # A group the state does not hold has no known record: -1 is never a record's value.
     records = np.where(groups >= 0, values * width + groups, -1)
-    found: np.ndarray = index.records.get_indexer(pd.Index(records))
-    return found
+    return _looked_up(index.records, records, helper)
+
+
+def _looked_up(table: pd.Index, values: np.ndarray, helper: ThreadPoolExecutor) -> np.ndarray:
+    """``table.get_indexer(values)``, half on the helper thread: pandas probes its hash
+    without the GIL, and the planner's other core is idle meanwhile."""
+    # is_unique builds the hash here, before two threads probe it; a table that is not
+    # unique is refused by get_indexer, as before.
+    if len(values) < 2 * _HALF_MIN or not table.is_unique:
+        found: np.ndarray = table.get_indexer(pd.Index(values))
+        return found
+    half = len(values) // 2
+    second = helper.submit(table.get_indexer, pd.Index(values[half:]))
+    return np.concatenate([table.get_indexer(pd.Index(values[:half])), second.result()])
 
 
 def _match(
     known_members: pd.DataFrame,
-    desired_members: pd.DataFrame,
+    mine: DesiredIndex,
     contacts: pd.DataFrame,
     fields_at: Callable[[np.ndarray], pd.DataFrame],
     index: KnownIndex,
     renames: Mapping[str, str],
+    helper: ThreadPoolExecutor,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Pairs known records with desired ones: (adds, changed records, number changes, deletes).
 
@@ -456,20 +504,26 @@ def _match(
     hold, so no operation waits on another (swaps and hand-overs included). The pairing
     runs on integers; full rows are built only for the few records that change.
     """
-    k_pos, d_pos = _pairs_on_number(known_members, desired_members, index, renames)
+    desired_members = mine.members
+    k_pos, d_pos = _pairs_on_number(known_members, mine, index, renames, helper)
+    # The known fields are read on the helper thread (SQLite, without the GIL) while
+    # the pairs are compared and the desired rows built here.
+    unpaired = _positions_not_in(len(known_members), k_pos)
+    gone_fields = helper.submit(fields_at, unpaired)
     k_key, d_key = text_array(known_members["key"]), text_array(desired_members["key"])
     key_differs = pc.not_equal(k_key.take(k_pos), d_key.take(d_pos)).to_numpy(zero_copy_only=False)
     hash_differs = known_members["fhash"].to_numpy(dtype=np.int64)[k_pos] != desired_members["fhash"].to_numpy()[d_pos]
     differs = key_differs | hash_differs
     changed = k_pos[differs]
-    known_side = _with_known_fields(known_members.iloc[changed], fields_at, changed).add_suffix("_k")
-    same = pd.concat([known_side, _full_rows(contacts, desired_members, d_pos[differs])], axis=1)
+    changed_fields = helper.submit(fields_at, changed)
+    desired_side = _full_rows(contacts, desired_members, d_pos[differs])
+    new = _full_rows(contacts, desired_members, _positions_not_in(len(desired_members), d_pos))
+    known_side = _with_known_fields(known_members.iloc[changed], changed_fields).add_suffix("_k")
+    same = pd.concat([known_side, desired_side], axis=1)
 
-    unpaired = _positions_not_in(len(known_members), k_pos)
-    gone = _with_known_fields(known_members.iloc[unpaired], fields_at, unpaired)
+    gone = _with_known_fields(known_members.iloc[unpaired], gone_fields)
     gone["_kpos"] = pd.array(unpaired, dtype="Int64")  # the record's position in the known state
     gone = gone.rename(columns={c: f"{c}_k" for c in gone.columns if c not in ("grp", "key", "_kpos")})
-    new = _full_rows(contacts, desired_members, _positions_not_in(len(desired_members), d_pos))
     # Nullable integers keep the 64-bit digests exact through the outer merge (float64 would round them).
     gone = gone.assign(fhash_k=gone["fhash_k"].astype("Int64"))
     new = new.assign(fhash=new["fhash"].astype("Int64"))
@@ -482,17 +536,33 @@ def _match(
     return adds, same, moves, dels
 
 
-def plan_changes(desired: DesiredState, known: KnownState, index: KnownIndex | None = None) -> Plan:
+def plan_changes(
+    desired: DesiredState, known: KnownState, index: KnownIndex | None = None, mine: DesiredIndex | None = None
+) -> Plan:
     """The operations that make the account match ``desired``, in the order they run:
     groups first, then adds, updates and deletes of contacts, then group deletes.
 
-    ``index`` is :func:`index_known` of ``known``, when the caller built it already.
+    ``index`` is :func:`index_known` of ``known`` and ``mine`` :func:`index_desired` of
+    ``desired``, when the caller built them already. The planner uses a second core
+    through one helper thread, which ends with the call.
     """
     index = index if index is not None else index_known(known)
+    mine = mine if mine is not None else index_desired(desired)
+    helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plan")
+    try:
+        return _plan_with(helper, desired, known, index, mine)
+    finally:
+        helper.shutdown(wait=True, cancel_futures=True)  # an error: the queued work is dropped
+
+
+def _plan_with(
+    helper: ThreadPoolExecutor, desired: DesiredState, known: KnownState, index: KnownIndex, mine: DesiredIndex
+) -> Plan:
+    """:func:`plan_changes` with ``helper``, the second core's one thread."""
     mirror = desired.mode == "mirror"
     known_members = known.memberships
-    desired_members = _desired_members(desired)
-    desired_groups = set(desired_members["grp"].unique()) if len(desired_members) else set()
+    desired_members = mine.members
+    desired_groups = set(mine.groups)
     known_groups = set(known.groups)
 
     renames = (
@@ -503,11 +573,16 @@ def plan_changes(desired: DesiredState, known: KnownState, index: KnownIndex | N
     ops = _group_ops(renames, sorted(desired_groups - known_groups - set(renames.values())))
     if renames:
         known_members = known_members.assign(grp=known_members["grp"].replace(renames))
-    adds, same, moves, dels = _match(known_members, desired_members, desired.contacts, known.fields_at, index, renames)
+    adds, same, moves, dels = _match(known_members, mine, desired.contacts, known.fields_at, index, renames, helper)
+    # The deletes and what the guard weighs of them are worked out on the helper thread
+    # while the adds and updates are built here.
+    deleting = None
+    if mirror and len(dels):
+        deleting = helper.submit(_delete_ops, desired, index, renames, desired_members, dels)
     ops += _add_ops(adds)
     ops += _updates(same, None)
     ops += _updates(moves, "phone number changed")
-    deletes = _delete_ops(desired, index, renames, desired_members, dels) if mirror and len(dels) else _Deletes()
+    deletes = deleting.result() if deleting is not None else _Deletes()
     ops += deletes.ops
     if mirror:
         gone_groups = sorted(known_groups - desired_groups - set(renames))

@@ -25,7 +25,15 @@ from sms123_sync.api.connection import ConnectionSettings, connect
 from sms123_sync.mapping.desired import DesiredResult
 from sms123_sync.mapping.pipeline import read_plannable
 from sms123_sync.reconcile.apply import Applier, ApplyOptions, Outcome, RunResult
-from sms123_sync.reconcile.plan import KnownIndex, Operation, Plan, PlanOptions, index_known, plan_changes
+from sms123_sync.reconcile.plan import (
+    KnownIndex,
+    Operation,
+    Plan,
+    PlanOptions,
+    index_desired,
+    index_known,
+    plan_changes,
+)
 from sms123_sync.reconcile.state import KnownState, StateChangedError, StateStore
 from sms123_sync.sources import source_fingerprint
 from sms123_sync.sources.files import file_fingerprint
@@ -61,12 +69,13 @@ def make_plan(
     with StateStore(state) as store, _loader() as loader:
         loaded = loader.submit(_load_for_plan, store)
         desired = first if first is not None else read_plannable(source, mapping)
+        mine = index_desired(desired.state)  # while the state may still be loading
         try:
-            plan = plan_changes(desired.state, *loaded.result())
+            plan = plan_changes(desired.state, *loaded.result(), mine)
         except StateChangedError:
             # A sync wrote the file between the slim load and the fields of the changes
             # (a plan takes no lock): plan again from the whole state, read at one moment.
-            plan = plan_changes(desired.state, store.load())
+            plan = plan_changes(desired.state, store.load(), mine=mine)
     return desired, plan.checked(options)
 
 
@@ -138,8 +147,9 @@ def run_sync(
                 store.end_run(run_id, settled.exit_code, {"settled": len(settled.outcomes)})
                 plan = plan_changes(desired.state, store.load(fields=False))
                 return SyncReport(desired, plan, None, settled, run_id, **fingerprints)
+            mine = index_desired(desired.state)
             loaded = early.result() if early is not None else _load_for_plan(store)
-            plan = plan_changes(desired.state, *loaded).checked(plan_options)
+            plan = plan_changes(desired.state, *loaded, mine).checked(plan_options)
             guard_counts = _guard_counts(plan)
             if plan.guard is not None and plan.held:
                 store.journal_held(run_id, [op.to_json() for op in plan.held], plan.guard.release)
