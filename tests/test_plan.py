@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 
 from sms123_sync.contact import FIELD_NAMES
 from sms123_sync.mapping.desired import DesiredState, fields_hash
-from sms123_sync.reconcile.plan import OpKind, plan_changes
+from sms123_sync.reconcile.plan import OpKind, index_desired, plan_changes
 from sms123_sync.reconcile.state import KnownState
 
 # (key, number, name, groups)
@@ -124,3 +126,29 @@ def test_state_with_a_repeated_record_still_plans() -> None:
     frame = pd.concat([twice.memberships, twice.memberships.iloc[[0]]], ignore_index=True)
     plan = plan_changes(desired(BEFORE), KnownState(twice.groups, frame))
     assert [op.kind for op in plan.operations] == []
+
+
+@pytest.mark.parametrize("numbers", ["plain", "one not plain"])
+def test_desired_index_codes_what_its_records_hold(numbers: str) -> None:
+    """index_desired codes groups on a helper thread and casts numbers per contact: the
+    codes must name each record's own group and number, a membership without a contact
+    dropped (no contact column: found by key)."""
+    people: list[Person] = [("1", "33612345671", "Martin", ("A", "B")), ("2", "33612345672", "Durand", ("C", "A"))]
+    if numbers == "one not plain":
+        people.append(("3", "+33612345673", "Petit", ("B",)))
+    state = desired(people)
+    orphan = pd.DataFrame([{"key": "gone", "group": "Z"}])  # a record whose key has no contact
+    state = replace(state, memberships=pd.concat([orphan, state.memberships, orphan], ignore_index=True))
+    mine = index_desired(state)
+    members = mine.members
+    assert list(members["key"]) == [k for k, _, _, gs in people for _ in gs]
+    assert [mine.groups[c] for c in mine.group_codes] == list(members["grp"]) == [g for *_, gs in people for g in gs]
+    assert sorted(set(mine.groups)) == ["A", "B", "C"]  # "Z" only named by the orphans
+    if numbers == "plain":
+        assert mine.numbers is not None
+        assert mine.numbers.tolist() == [int(n) for n in members["numero"]]
+    else:
+        assert mine.numbers is None  # paired on the records' text instead
+    contacts = state.contacts
+    assert [contacts["key"][c] for c in members["_c"]] == list(members["key"])
+    assert list(members["fhash"]) == [contacts["fhash"][c] for c in members["_c"]]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from enum import IntEnum
@@ -23,6 +24,7 @@ from sms123_sync.contact import FIELD_NAMES, ContactFields
 from sms123_sync.errors import GuardError
 from sms123_sync.mapping.desired import DesiredState
 from sms123_sync.mapping.normalize import distinct_codes, is_plain_number, text_array
+from sms123_sync.memory import paused_collector
 from sms123_sync.reconcile.state import KnownState
 
 RENAME_OVERLAP = 0.5  # share of members two groups must have in common to be one group renamed
@@ -253,33 +255,6 @@ def _updates(frame: pd.DataFrame, reason: str | None) -> list[Operation]:
     ]
 
 
-def _desired_members(desired: DesiredState) -> pd.DataFrame:
-    """One slim row per desired (group, contact): grp, numero, key, fhash and ``_c``, the
-    contact's row in ``desired.contacts``, where its fields stay until an operation needs them.
-
-    Built as Arrow columns: pandas would otherwise re-infer a million object strings.
-    """
-    contacts, members = desired.contacts, desired.memberships
-    member_keys = text_array(members["key"])
-    if "contact" in members:  # people sharing a number: each record names its contact
-        position = members["contact"].to_numpy(dtype=np.int64)
-    else:
-        found = pc.index_in(member_keys, value_set=text_array(contacts["key"]))
-        position = pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-    has_contact = position >= 0
-    position = position[has_contact]
-    keep = pa.array(has_contact)
-    columns = {
-        "grp": text_array(members["group"]).filter(keep),
-        "numero": text_array(contacts["numero"]).take(pa.array(position, pa.int64())),
-        "key": member_keys.filter(keep),
-        "fhash": pa.array(contacts["fhash"].to_numpy(dtype=np.int64)[position], pa.int64()),
-        "_c": pa.array(position, pa.int64()),
-    }
-    frame: pd.DataFrame = pa.table(columns).to_pandas()
-    return frame
-
-
 def _full_rows(contacts: pd.DataFrame, desired_members: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
     """The desired rows at ``positions`` of ``desired_members``, with the contact's fields and row (``_c``)."""
     rows: pd.DataFrame = contacts.iloc[desired_members["_c"].to_numpy()[positions]].reset_index(drop=True)
@@ -376,8 +351,10 @@ def index_known(known: KnownState) -> KnownIndex:
 @dataclass(frozen=True)
 class DesiredIndex:
     """What the planner derives from the desired state alone: one slim row per desired
-    record (:func:`_desired_members`), each record's group as a code into ``groups``
-    and, when every number is plain digits, the numbers as integers for pairing.
+    record (``members``: grp, numero, key, fhash and ``_c``, the contact's row in
+    ``desired.contacts``, where its fields stay until an operation needs them), each
+    record's group as a code into ``groups`` and, when every number is plain digits,
+    the numbers as integers for pairing.
 
     It needs nothing of the state, so ``make_plan`` builds it when the export is read,
     while the state may still be loading (:func:`index_desired`).
@@ -390,15 +367,46 @@ class DesiredIndex:
 
 
 def index_desired(desired: DesiredState) -> DesiredIndex:
-    """The :class:`DesiredIndex` of ``desired``; a pure function of it."""
-    members = _desired_members(desired)
-    encoded = pc.dictionary_encode(text_array(members["grp"]))
-    numbers = text_array(members["numero"])
+    """The :class:`DesiredIndex` of ``desired``; a pure function of it.
+
+    Built as Arrow columns (pandas would re-infer two million object strings); the
+    groups are coded on a helper thread meanwhile, and the numbers are cast once per
+    contact rather than once per record.
+    """
+    contacts, memberships = desired.contacts, desired.memberships
+    helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plan")
+    try:
+        coding = helper.submit(pc.dictionary_encode, text_array(memberships["group"]))
+        member_keys = text_array(memberships["key"])
+        if "contact" in memberships:  # people sharing a number: each record names its contact
+            position = memberships["contact"].to_numpy(dtype=np.int64)
+        else:
+            found = pc.index_in(member_keys, value_set=text_array(contacts["key"]))
+            position = pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        has_contact = position >= 0
+        position = position[has_contact]
+        keep = pa.array(has_contact)
+        numbers = text_array(contacts["numero"])
+        taken = pa.array(position, pa.int64())
+        columns = {
+            "grp": text_array(memberships["group"]).filter(keep),
+            "numero": numbers.take(taken),
+            "key": member_keys.filter(keep),
+            "fhash": pa.array(contacts["fhash"].to_numpy(dtype=np.int64)[position], pa.int64()),
+            "_c": taken,
+        }
+        members: pd.DataFrame = pa.table(columns).to_pandas()
+        plain = pc.cast(numbers, pa.int64()).to_numpy()[position] if is_plain_number(numbers) else None
+        encoded = coding.result()
+    finally:
+        helper.shutdown(wait=True, cancel_futures=True)
+    if not has_contact.all():  # a group only records without a contact name is no group of the plan
+        encoded = pc.dictionary_encode(columns["grp"])
     return DesiredIndex(
         members,
         tuple(str(group) for group in encoded.dictionary.to_pylist()),
         encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64),
-        pc.cast(numbers, pa.int64()).to_numpy() if is_plain_number(numbers) else None,
+        plain,
     )
 
 
@@ -550,7 +558,10 @@ def plan_changes(
     mine = mine if mine is not None else index_desired(desired)
     helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plan")
     try:
-        return _plan_with(helper, desired, known, index, mine)
+        # Tens of thousands of operations and their fields, none in a cycle: the
+        # collector would walk them again at each of its passes.
+        with paused_collector():
+            return _plan_with(helper, desired, known, index, mine)
     finally:
         helper.shutdown(wait=True, cancel_futures=True)  # an error: the queued work is dropped
 
@@ -574,15 +585,10 @@ def _plan_with(
     if renames:
         known_members = known_members.assign(grp=known_members["grp"].replace(renames))
     adds, same, moves, dels = _match(known_members, mine, desired.contacts, known.fields_at, index, renames, helper)
-    # The deletes and what the guard weighs of them are worked out on the helper thread
-    # while the adds and updates are built here.
-    deleting = None
-    if mirror and len(dels):
-        deleting = helper.submit(_delete_ops, desired, index, renames, desired_members, dels)
     ops += _add_ops(adds)
     ops += _updates(same, None)
     ops += _updates(moves, "phone number changed")
-    deletes = deleting.result() if deleting is not None else _Deletes()
+    deletes = _delete_ops(desired, index, renames, desired_members, dels) if mirror and len(dels) else _Deletes()
     ops += deletes.ops
     if mirror:
         gone_groups = sorted(known_groups - desired_groups - set(renames))
@@ -671,13 +677,19 @@ def _delete_ops(
     # Tonight's keys probed against the few leaving ones: no hash of every desired key.
     leaving = text_array(leaving_count.index.to_series())
     desired_keys = text_array(desired.contacts["key"])
-    wanted = set(desired_keys.filter(pc.is_in(desired_keys, value_set=leaving)).to_pylist())
+    still_wanted = pc.fill_null(pc.is_in(desired_keys, value_set=leaving), False)
+    wanted = set(desired_keys.filter(still_wanted).to_pylist())
     unwanted = leaving_count[[key not in wanted for key in leaving.to_pylist()]]
     # How many records each leaving key has in the state, through a record of it (_kpos).
     records = known.records_per_key[known.key_codes[dels["_kpos"].to_numpy(np.int64)]]
     known_count = dict(zip(dels["key"], records.tolist(), strict=True))
     leaves = {k for k, n in unwanted.items() if n == known_count.get(k, -1)}
-    explained, vanished, losses = _losses(known, renames, desired_members, dels, leaves, desired.filtered_out)
+    # The desired records of the leaving keys, found through their contacts (_c): the
+    # guard looks for a key that stays in a group among these few, not among all.
+    of_leaving = still_wanted.to_numpy(zero_copy_only=False)[desired_members["_c"].to_numpy()]
+    explained, vanished, losses = _losses(
+        known, renames, desired_members[of_leaving], dels, leaves, desired.filtered_out
+    )
     exclusive = desired.account == "exclusive"
     # A delete without a group removes the number everywhere: never while it is wanted elsewhere.
     wanted_numbers = set(desired_members["numero"].unique()) if exclusive else set()
@@ -709,11 +721,16 @@ def _is_in(values: pd.Series, wanted: Iterable[Any]) -> np.ndarray:
     """``values.astype(str).isin(wanted)``, for the text columns of a plan.
 
     pandas makes one Arrow scalar per wanted value (about 3 µs each: 0.3 s for the keys
-    a filter drops from a million rows); Arrow takes them as one array. As pandas does,
-    only the text values of ``wanted`` can match.
+    a filter drops from a million rows); Arrow takes them as one array. A set larger than
+    ``values`` (those keys, against a night's deletes) is first cut to the values it
+    holds: a probe per value, where an array of the whole set would cost 0.05 s. As
+    pandas does, only the text values of ``wanted`` can match.
     """
+    texts = values.astype(str)
+    if isinstance(wanted, AbstractSet) and len(wanted) > len(texts):
+        wanted = wanted & set(texts.tolist())
     value_set = pa.array([v for v in wanted if isinstance(v, str)], pa.string())
-    found = pc.is_in(pa.array(values.astype(str), pa.string(), from_pandas=True), value_set=value_set)
+    found = pc.is_in(pa.array(texts, pa.string(), from_pandas=True), value_set=value_set)
     return np.asarray(pc.fill_null(found, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
@@ -727,7 +744,8 @@ def _losses(
 ) -> tuple[frozenset[str], int, tuple[GroupLoss, ...]]:
     """What the deletion guard weighs in ``dels`` (the known records to delete): the keys
     whose removal the filter explains, the contacts that vanished, and per group the
-    members that vanished, of how many it knew."""
+    members that vanished, of how many it knew. ``desired_members`` holds at least the
+    desired records of the keys in ``dels``."""
     keys = dels["key"].astype(str)
     is_explained = _is_in(keys, filtered) if filtered else np.zeros(len(dels), dtype=bool)
     explained = frozenset(keys[is_explained])
