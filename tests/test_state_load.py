@@ -134,3 +134,17 @@ def test_fields_of_a_slim_load_are_read_through_the_store_when_another_has_the_f
         known = store.load(fields=False)
         assert known.fields_at(np.array([2, 0]))["nom"].tolist() == ["", "Martin"]
         assert other.load().memberships["nom"].tolist() == ["Martin", "Durand", ""]
+
+
+@pytest.mark.parametrize("fields", [False, True])
+def test_a_load_comes_as_one_chunk_per_column(tmp_path: Path, fields: bool) -> None:
+    # The SQLite driver hands out 1 024 rows a batch; pandas takes rows of a chunked column
+    # by joining its chunks first, at every take of the planner (docs/design.md, "Speed rules").
+    many = pd.DataFrame({"groupe": ["A"] * 5000, "numero": [f"3361234{i:04d}" for i in range(5000)]})
+    with StateStore(tmp_path / "state.sqlite") as store:
+        store.import_members(many, origin="created")
+        known = store.load(fields=fields)
+        chunks = {name: known.memberships[name].array._pa_array.num_chunks for name in ("grp", "numero", "key")}
+        assert chunks == {"grp": 1, "numero": 1, "key": 1}
+        taken = known.fields_at(np.array([4999, 0, 2500]))
+    assert list(taken["nom"]) == ["", "", ""] and len(taken) == 3

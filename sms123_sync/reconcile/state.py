@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from adbc_driver_sqlite import StatementOptions as SqliteOptions
 
 from sms123_sync.contact import FIELD_NAMES, ContactFields
 from sms123_sync.errors import LockError, StateError
@@ -104,6 +105,10 @@ _SLIM_SCHEMA = pa.schema(
     [("rowid", pa.int64()), ("grp", pa.string()), ("numero", pa.string()), ("key", pa.string()), ("fhash", pa.int64())]
 )
 _ROWIDS_PER_QUERY = 50_000
+# Rows per Arrow batch from the SQLite driver (its default is 1 024): a state of up to
+# this many records comes as one chunk, which :meth:`StateStore._read_members_arrow`
+# need not copy to join.
+_BATCH_ROWS = 1 << 22
 # The fields of records a plan changes, by rowid (a JSON list of rowids as the parameter).
 _FIELDS_SCHEMA = pa.schema(
     [("rowid", pa.int64()), ("grp", pa.string()), ("numero", pa.string()), ("fhash", pa.int64())]
@@ -534,6 +539,7 @@ class StateStore:
         self._db.close()
         try:
             with adbc_sqlite.connect(str(self.path)) as conn, conn.cursor() as cur:
+                cur.adbc_statement.set_options(**{SqliteOptions.BATCH_ROWS.value: str(_BATCH_ROWS)})
                 if query is None:
                     cur.execute(_member_query(schema))
                     table = cur.fetch_arrow_table()
@@ -547,7 +553,9 @@ class StateStore:
             raise state_error(self.path, exc) from None
         finally:
             self._db = self._connect()
-        return table.cast(schema)
+        # One chunk per column: pandas takes rows of a chunked column by joining its
+        # chunks first (0.05 s for 18 000 rows of two million records, at every take).
+        return table.cast(schema).combine_chunks()
 
     def _read_members_sqlite(self, schema: pa.Schema) -> pa.Table:
         """The memberships through the store's own connection: slower, always safe."""
