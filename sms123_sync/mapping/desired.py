@@ -666,7 +666,6 @@ def _build_with(
     codes, parsed = _judge_groups(sub, mapping, rows, verdicts)
     # Every row is judged: what rejects leave behind is gathered on the second core too.
     rejects_job = pool.submit(_all_rejects, phone_rejects, list(verdicts.rejects))
-    protected_job = pool.submit(_protected, keys, digits, refused, verdicts.bad.copy())
     filtered_job = pool.submit(_filtered_keys, frame, mapping, ~keep)
 
     parts = field_parts.result()
@@ -712,6 +711,9 @@ def _build_with(
         contacts, pairs, used = _drop_unused(contacts, pairs)
     merged = merged_rows + (0 if mapping.identity else len(set(shared["loser"].tolist())))
     memberships = _membership_frame(pairs, contacts)
+    # Made here while the second core finishes the digests and fields: in an export of
+    # rejects it is half a million keys, and the second core has more to do then.
+    protected = _protected(keys, digits, refused, verdicts.bad)
     distinct_keys = len(contacts) if mapping.identity else len(distinct_codes(contacts["_key"].to_numpy()))
     fields = contact_fields.result()
     contacts = pd.concat(
@@ -730,7 +732,7 @@ def _build_with(
         contacts,
         memberships,
         bool(mapping.identity),
-        protected_job.result(),
+        protected,
         mapping.mode,
         mapping.account,
         filtered_job.result(),

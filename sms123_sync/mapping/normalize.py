@@ -314,6 +314,8 @@ def _invalid_path(region: str) -> _InvalidPath | None:
 _BREAK_MARK = r"[/\-\n\r\t]"
 # A cell libphonenumber's caller reads as an Excel float: digits, ".", zeros, once stripped.
 _EXCEL_CELL = r"^[\t\n\f\r \x{a0}]*\d+\.0+[\t\n\f\r \x{a0}]*$"
+# Either, in one pass over a column: a cell the rules for clean cells do not judge.
+_NOT_PLAIN = f"{_BREAK_MARK}|{_EXCEL_CELL}"
 
 
 # The bytes of _SEPARATORS that are ASCII (RE2's \s is [\t\n\f\r ]); the no-break space
@@ -366,9 +368,7 @@ def _surely_invalid(values: pa.Array, region: str, cleaned: pa.Array | None = No
     if path is None or fast is None or len(values) == 0:
         return np.zeros(len(values), dtype=bool)
     cleaned = strip_separators(values) if cleaned is None else cleaned
-    plain = pc.invert(
-        pc.or_(pc.match_substring_regex(values, _BREAK_MARK), pc.match_substring_regex(values, _EXCEL_CELL))
-    )
+    plain = pc.invert(pc.match_substring_regex(values, _NOT_PLAIN))
     wrong_length = pc.match_substring_regex(cleaned, path.wrong_length)
     nsn = fast.national_numbers(cleaned)
     fits = pc.match_substring_regex(nsn, path.known)
