@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -12,8 +13,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
+from sms123_sync.contact import FIELD_NAMES
 from sms123_sync.errors import InputError, MappingError
-from sms123_sync.mapping.desired import _template
+from sms123_sync.mapping.desired import _template, _usable_digests, fields_hash
 from sms123_sync.mapping.model import load_mapping, parse_mapping
 from sms123_sync.mapping.normalize import (
     CHOSEN,
@@ -403,3 +405,13 @@ def test_date_column_matches_the_scalar_rule(values: list[object], fmt: str | No
     texts = [v if isinstance(v, str) else "" for v in values]
     arrow = datea_column(pd.Series(texts, dtype=pd.StringDtype("pyarrow")), fmt).fillna("").tolist()
     assert arrow == [to_datea(v, fmt) or "" for v in texts]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.text(max_size=6), st.booleans()), min_size=1, max_size=40))
+def test_usable_digests_are_the_usable_rows_digests(rows: list[tuple[str, bool]]) -> None:
+    """Few usable people (an export of rejects): only theirs are hashed; many: every row
+    is. Either way each digest is its row's own."""
+    values = pd.DataFrame({name: pd.array([text for text, _ in rows], dtype="str") for name in FIELD_NAMES})
+    usable = np.array([keep for _, keep in rows], dtype=bool)
+    assert _usable_digests(values, usable).tolist() == fields_hash(values)[usable].tolist()

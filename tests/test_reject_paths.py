@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import random
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import phonenumbers
 import pyarrow as pa
@@ -20,12 +21,14 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sms123_sync.mapping import desired
 from sms123_sync.mapping.normalize import (
     _SEPARATORS,
     _TRUNK_MARK,
     INVALID,
     REFUSED,
     TYPE_LABELS,
+    PhoneChoices,
     _surely_invalid,
     choose_in_cell,
     may_have_own_reason,
@@ -333,3 +336,34 @@ def test_a_number_of_a_region_sharing_the_country_code_is_judged_exactly(region:
             exact.chosen.digits if exact.chosen else None,
             exact.first.kind if exact.first else None,
         )
+
+
+class _EagerHelper(ThreadPoolExecutor):
+    """A helper thread that is free at once: what it is given runs before the caller goes on."""
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+        future = super().submit(fn, *args, **kwargs)
+        future.result()
+        return future
+
+
+def _same_choices(a: PhoneChoices, b: PhoneChoices) -> None:
+    for name in ("digits", "kinds", "first", "first_kinds"):
+        assert getattr(a, name).to_pylist() == getattr(b, name).to_pylist(), name
+    assert a.status.tolist() == b.status.tolist() and a.note.tolist() == b.note.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.one_of(reject_cells, st.sampled_from(["06 12 34 56 78", "", "0690 45 67 89"])), min_size=1, max_size=60)
+)
+def test_a_phone_column_judged_in_slices_by_two_threads_is_judged_whole(values: list[str]) -> None:
+    """desired._column_choices shares a column's slices with the second core once it is
+    free: whoever judges which slice, the column is the one phone_choices gives whole."""
+    column = pa.array(values, pa.string())
+    whole = phone_choices(column, "FR", frozenset({"mobile"}))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(desired, "_PHONE_SLICE", 3)
+        for helper in (ThreadPoolExecutor(max_workers=1), _EagerHelper(max_workers=1)):
+            with helper:
+                _same_choices(desired._column_choices(column, "FR", frozenset({"mobile"}), helper), whole)

@@ -16,6 +16,7 @@ Pure: no file, no network.
 from __future__ import annotations
 
 import contextvars
+import queue
 import re
 import string
 import unicodedata
@@ -49,6 +50,7 @@ from sms123_sync.mapping.normalize import (
     NO_NOTE,
     REFUSED,
     TYPE_LABELS,
+    PhoneChoices,
     choose_in_cell,
     clean_text_array,
     datea_array,
@@ -146,9 +148,19 @@ def _taken_rows(frame: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
 
 
 def _usable_digests(values: pd.DataFrame, usable: np.ndarray) -> np.ndarray:
-    """:func:`fields_hash` of the usable people's fields (a digest is a row's alone)."""
-    digests: np.ndarray = fields_hash(values)[usable]
-    return digests
+    """:func:`fields_hash` of the usable people's fields (a digest is a row's alone).
+
+    Hashing costs about twice what taking the rows does: when many people are rejected
+    (an export of rejects), only the usable ones are hashed; else every row is.
+    """
+    if not len(usable) or usable.mean() >= _HASH_ALL_FROM:
+        digests: np.ndarray = fields_hash(values)[usable]
+        return digests
+    return fields_hash(values[usable])
+
+
+# The share of usable people from which hashing every row beats taking the usable ones first.
+_HASH_ALL_FROM = 0.8
 
 
 def _cell(series: pd.Series, position: int | np.integer) -> str:
@@ -450,7 +462,62 @@ class _Phones:
     warnings: list[Problem]
 
 
-def _choose_phones(sub: pd.DataFrame, person: Fields, mapping: Mapping, rows: np.ndarray, *, several: bool) -> _Phones:
+# Rows of a phone column judged at a time when a second core may share the column.
+_PHONE_SLICE = 1 << 16
+
+
+def _column_choices(
+    values: pa.Array, region: str, types: frozenset[str], helper: ThreadPoolExecutor | None
+) -> PhoneChoices:
+    """:func:`phone_choices` of a column, judged slice by slice; the ``helper`` thread takes
+    slices too once it is free.
+
+    It is free only after the fields: on an ordinary export the main thread has judged
+    every slice by then, and the helper finds none left. In an export of rejects the
+    phones take twice as long and it judges the last ones. A cell's verdict is its own,
+    so the column is the same whoever judges which slice.
+    """
+    if helper is None or len(values) < 2 * _PHONE_SLICE:
+        return phone_choices(values, region, types)
+    starts = range(0, len(values), _PHONE_SLICE)
+    results: list[Future[PhoneChoices]] = [Future() for _ in starts]
+    pending: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for i in range(len(starts)):
+        pending.put(i)
+
+    def judge() -> None:
+        while True:
+            try:
+                i = pending.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                results[i].set_result(phone_choices(values.slice(starts[i], _PHONE_SLICE), region, types))
+            except BaseException as exc:  # re-raised below, on the main thread
+                results[i].set_exception(exc)
+
+    helper.submit(judge)
+    judge()
+    parts = [result.result() for result in results]  # waits only for slices the helper holds
+    return PhoneChoices(
+        digits=pa.concat_arrays([part.digits for part in parts]),
+        kinds=pa.concat_arrays([part.kinds for part in parts]),
+        first=pa.concat_arrays([part.first for part in parts]),
+        first_kinds=pa.concat_arrays([part.first_kinds for part in parts]),
+        status=np.concatenate([part.status for part in parts]),
+        note=np.concatenate([part.note for part in parts]),
+    )
+
+
+def _choose_phones(
+    sub: pd.DataFrame,
+    person: Fields,
+    mapping: Mapping,
+    rows: np.ndarray,
+    *,
+    several: bool,
+    helper: ThreadPoolExecutor | None = None,
+) -> _Phones:
     """The first number of an accepted type, in column order then in the order a cell lists
     them; a row with none is a reject that says why (``landline``, ``invalid-phone``,
     ``missing-value``). Column work is vectorised; Python runs per problem row only.
@@ -462,7 +529,7 @@ def _choose_phones(sub: pd.DataFrame, person: Fields, mapping: Mapping, rows: np
     columns = person.phone_columns
     region, types = mapping.phone.region, mapping.phone.accepted
     raw = [text_array(sub[column]) for column in columns]
-    found = [phone_choices(values, region, types) for values in raw]
+    found = [_column_choices(values, region, types, helper) for values in raw]
     n = len(sub)
     status = np.stack([f.status for f in found]) if n else np.zeros((len(columns), 0), dtype=np.int8)
     chosen = status == CHOSEN
@@ -653,7 +720,7 @@ def _build_with(
     sub = _kept_rows(frame, [c for c in mapping.columns_used() if c not in elsewhere], keep)
     rows = table.row_numbers(np.flatnonzero(keep))
     warnings: list[Problem] = [*_left_out_warnings(table), *_filter_warnings(frame, mapping.filter, outcome, table)]
-    verdicts, digits, kinds, refused, phone_warnings = _judge_phones(sub, people, mapping, rows)
+    verdicts, digits, kinds, refused, phone_warnings = _judge_phones(sub, people, mapping, rows, pool)
     # The phone rejects are worded on the second core, after the fields: half a million
     # of them in a file of rejects.
     phone_rejects = [pool.submit(make) for make in verdicts.tables]
@@ -818,11 +885,13 @@ class _Verdicts:
 
 
 def _judge_phones(
-    sub: pd.DataFrame, people: list[Fields], mapping: Mapping, rows: np.ndarray
+    sub: pd.DataFrame, people: list[Fields], mapping: Mapping, rows: np.ndarray, helper: ThreadPoolExecutor
 ) -> tuple[_Verdicts, pd.Series, pd.Series, pd.Series, list[Problem]]:
     """Every person's number (digits, kinds, a refused number), rejecting or leaving out
-    the unusable ones, and the warnings of cells that held more than a number."""
-    phones = [_choose_phones(sub, person, mapping, rows, several=len(people) > 1) for person in people]
+    the unusable ones, and the warnings of cells that held more than a number; ``helper``
+    judges slices of the phone columns once it is free (:func:`_column_choices`)."""
+    several = len(people) > 1
+    phones = [_choose_phones(sub, person, mapping, rows, several=several, helper=helper) for person in people]
     verdicts = _Verdicts(
         len(sub),
         np.concatenate([p.bad for p in phones]),
