@@ -20,7 +20,7 @@ from sms123_sync.mapping.desired import DesiredResult
 from sms123_sync.mapping.model import parse_mapping
 from sms123_sync.mapping.pipeline import read_desired
 from sms123_sync.mapping.problems import ProblemCode
-from sms123_sync.sources import read_source
+from sms123_sync.sources import SourceOptions, read_source
 
 
 def _run(*args: str | Path) -> Result:
@@ -450,3 +450,23 @@ def test_workbook_header_names_are_spelt_as_before(tmp_path: Path) -> None:
     assert read_source(source).columns == ["Tel", "2025", "2025-01-01 00:00:00", "3.5", "True"]
     twice = _xlsx(tmp_path / "twice.xlsx", [["Tel", "Nom", "Nom", "Nom"], ["0612345678", "a", "b", "c"]])
     assert read_source(twice).columns == ["Tel", "Nom", "Nom.1", "Nom.2"]
+
+
+@pytest.mark.parametrize("how", ["byte-order mark", "declared"])
+def test_a_bad_byte_in_a_file_said_to_be_utf8_is_refused(tmp_path: Path, how: str) -> None:
+    # Arrow skips its own check of each cell only where sms123-sync found the whole file
+    # to be UTF-8; a file that only says so (a byte-order mark, source.encoding) is checked.
+    source = tmp_path / "export.csv"
+    head = b"\xef\xbb\xbf" if how == "byte-order mark" else b""
+    source.write_bytes(head + b"Nom;Tel\nZo\xe9;0612345678\nMartin;0612345679\n")
+    options = SourceOptions(encoding="utf-8" if how == "declared" else "auto")
+    with pytest.raises(InputError, match=r"export\.csv.*invalid UTF8"):
+        read_source(source, options)
+
+
+def test_a_file_found_to_be_utf8_reads_its_accents(tmp_path: Path) -> None:
+    source = tmp_path / "export.csv"
+    source.write_bytes("Nom;Tel\nZoé Lefèvre;0612345678\n€ « » ;0612345679\n".encode())
+    table = read_source(source, SourceOptions())
+    assert table.encoding == "utf-8"
+    assert list(table.frame["Nom"]) == ["Zoé Lefèvre", "€ « » "]
