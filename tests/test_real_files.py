@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
 from openpyxl import Workbook
@@ -470,3 +471,5 @@ def test_a_file_found_to_be_utf8_reads_its_accents(tmp_path: Path) -> None:
     table = read_source(source, SourceOptions())
     assert table.encoding == "utf-8"
     assert list(table.frame["Nom"]) == ["Zoé Lefèvre", "€ « » "]
+    # Read as Arrow's large strings, given to pandas as its Arrow-backed string dtype.
+    assert all(dtype == pd.StringDtype("pyarrow") for dtype in table.frame.dtypes)

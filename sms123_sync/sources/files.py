@@ -115,4 +115,6 @@ def check_header(path: Path, header: list[str], row: int = 1) -> None:
 
 
 def text_types(arrow_type: pa.DataType) -> object:
-    return pd.StringDtype("pyarrow") if arrow_type == pa.string() else None
+    """pandas' Arrow-backed string dtype for Arrow's text columns. Its arrays hold large
+    strings: a column read as such is taken without a copy."""
+    return pd.StringDtype("pyarrow") if arrow_type in (pa.string(), pa.large_string()) else None
