@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import mmap
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -358,6 +359,8 @@ def _arrow_csv(
         except pa.ArrowInvalid as exc:
             if "straddl" in str(exc) and block_size != _BLOCK_SIZES[-1]:
                 continue
+            if "invalid UTF8" in str(exc):
+                raise InputError(_not_utf8(path, names, exc)) from None
             line = _bad_line(path, *where, delimiter, len(names))
             if line:
                 text = _("{path}: line {line}: cannot read as CSV with delimiter {delimiter}: {reason}")
@@ -395,6 +398,19 @@ def _refuse_binary_signature(path: Path, head: bytes) -> None:
     for signature, what in _SIGNATURES:
         if head.startswith(signature):
             raise InputError(_("{path}: is {what}").format(path=path, what=_(what)))
+
+
+def _not_utf8(path: Path, names: list[str], exc: Exception) -> object:
+    """What to say of a file that calls itself UTF-8 (a byte-order mark, source.encoding)
+    and holds other bytes: the column Arrow names, and what to do."""
+    found = re.search(r"CSV column #(\d+)", str(exc))
+    at = int(found.group(1)) if found else -1
+    column = repr(printable(names[at])) if 0 <= at < len(names) else "?"
+    return _(
+        "{path}: column {column} holds bytes that are not UTF-8, though the file says it is UTF-8 "
+        "(a byte-order mark, or source.encoding in the mapping); save it again as UTF-8, or set "
+        "source.encoding to the encoding it was written in (cp1252 for Excel on a French Windows)"
+    ).format(path=path, column=column)
 
 
 def _arrow_reason(exc: Exception) -> object:
