@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from sms123_sync.contact import FIELD_NAMES
 from sms123_sync.mapping.desired import DesiredState, fields_hash
+from sms123_sync.mapping.pipeline import read_desired
 from sms123_sync.reconcile.plan import OpKind, index_desired, plan_changes
 from sms123_sync.reconcile.state import KnownState
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES, MAPPINGS = ROOT / "samples", ROOT / "mappings"
 
 # (key, number, name, groups)
 Person = tuple[str, str, str, tuple[str, ...]]
@@ -152,3 +157,18 @@ def test_desired_index_codes_what_its_records_hold(numbers: str) -> None:
     contacts = state.contacts
     assert [contacts["key"][c] for c in members["_c"]] == list(members["key"])
     assert list(members["fhash"]) == [contacts["fhash"][c] for c in members["_c"]]
+
+
+def test_desired_index_of_a_built_state_names_each_records_contact() -> None:
+    """A built desired state says each record's contact (its contact column): the index
+    takes numbers, digests and keys from that contact, and codes each record's group."""
+    state = read_desired(SAMPLES / "crm_export.csv", MAPPINGS / "crm_csv.yaml").state
+    assert "contact" in state.memberships
+    mine = index_desired(state)
+    members, contacts = mine.members, state.contacts
+    assert len(members) == len(state.memberships) > 0
+    assert list(members["key"]) == [contacts["key"][c] for c in state.memberships["contact"]]
+    assert list(members["numero"]) == [contacts["numero"][c] for c in members["_c"]]
+    assert list(members["fhash"]) == [contacts["fhash"][c] for c in members["_c"]]
+    assert [mine.groups[c] for c in mine.group_codes] == list(state.memberships["group"])
+    assert mine.numbers is not None and mine.numbers.tolist() == [int(n) for n in members["numero"]]

@@ -56,11 +56,11 @@ from sms123_sync.mapping.normalize import (
     datea_array,
     distinct_codes,
     empty_dates,
-    is_plain_number,
     may_have_own_reason,
     normalize_group,
     normalize_text,
     phone_choices,
+    plain_integers,
     plain_reason,
     read_phone_cell,
     text_array,
@@ -493,20 +493,12 @@ def _column_choices(
                 return
             try:
                 results[i].set_result(phone_choices(values.slice(starts[i], _PHONE_SLICE), region, types))
-            except BaseException as exc:  # re-raised below, on the main thread
+            except Exception as exc:  # re-raised below, on the main thread (Ctrl-C stops it at once)
                 results[i].set_exception(exc)
 
     helper.submit(judge)
     judge()
-    parts = [result.result() for result in results]  # waits only for slices the helper holds
-    return PhoneChoices(
-        digits=pa.concat_arrays([part.digits for part in parts]),
-        kinds=pa.concat_arrays([part.kinds for part in parts]),
-        first=pa.concat_arrays([part.first for part in parts]),
-        first_kinds=pa.concat_arrays([part.first_kinds for part in parts]),
-        status=np.concatenate([part.status for part in parts]),
-        note=np.concatenate([part.note for part in parts]),
-    )
+    return PhoneChoices.joined([result.result() for result in results])  # waits only for slices the helper holds
 
 
 def _choose_phones(
@@ -1017,8 +1009,9 @@ def _codes(values: pd.Series) -> np.ndarray:
     """An integer per value, equal where the values are: the pipeline's joins on keys and
     numbers run on these, not on a million strings each time."""
     array = text_array(values)
-    if is_plain_number(array):  # numbers: their int64 hash in half the time of the strings'
-        codes: np.ndarray = pd.factorize(pc.cast(array, pa.int64()).to_numpy())[0]
+    integers = plain_integers(array)
+    if integers is not None:  # numbers: their int64 hash in half the time of the strings'
+        codes: np.ndarray = pd.factorize(integers)[0]
     else:
         codes = pc.dictionary_encode(array).indices.to_numpy(zero_copy_only=False)
     return codes.astype(np.int64)

@@ -26,7 +26,7 @@ Every function here is pure: no file, no network.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -570,6 +570,18 @@ class PhoneChoices:
     status: np.ndarray  # int8, one of EMPTY, CHOSEN, REFUSED, INVALID
     note: np.ndarray  # int8, one of NO_NOTE, NOTE_TEXT, NOTE_EXTRA
 
+    @classmethod
+    def joined(cls, parts: Sequence[PhoneChoices]) -> PhoneChoices:
+        """The choices of consecutive slices of a column, as one column's."""
+        return cls(
+            digits=pa.concat_arrays([part.digits for part in parts]),
+            kinds=pa.concat_arrays([part.kinds for part in parts]),
+            first=pa.concat_arrays([part.first for part in parts]),
+            first_kinds=pa.concat_arrays([part.first_kinds for part in parts]),
+            status=np.concatenate([part.status for part in parts]),
+            note=np.concatenate([part.note for part in parts]),
+        )
+
 
 def phone_choices(values: pa.Array | pa.ChunkedArray, region: str, types: frozenset[str]) -> PhoneChoices:
     """The number each cell of a column gives, among the accepted ``types``.
@@ -652,6 +664,15 @@ def is_plain_number(numbers: pa.Array) -> bool:
         and not pc.any(pc.starts_with(numbers, "0")).as_py()
         and pc.max(pc.utf8_length(numbers)).as_py() <= 18
     )
+
+
+def plain_integers(numbers: pa.Array) -> np.ndarray | None:
+    """The numbers as int64 when every one is plain (:func:`is_plain_number`), else None:
+    then each number is its own code, and joins run on integers."""
+    if not is_plain_number(numbers):
+        return None
+    integers: np.ndarray = pc.cast(numbers, pa.int64()).to_numpy()
+    return integers
 
 
 def distinct_codes(codes: np.ndarray) -> np.ndarray:

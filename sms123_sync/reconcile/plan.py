@@ -8,9 +8,10 @@ contact add → contact update → contact delete → group delete.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from enum import IntEnum
 from typing import Any
@@ -23,7 +24,7 @@ import pyarrow.compute as pc
 from sms123_sync.contact import FIELD_NAMES, ContactFields
 from sms123_sync.errors import GuardError
 from sms123_sync.mapping.desired import DesiredState
-from sms123_sync.mapping.normalize import distinct_codes, is_plain_number, text_array
+from sms123_sync.mapping.normalize import distinct_codes, plain_integers, text_array
 from sms123_sync.memory import paused_collector
 from sms123_sync.reconcile.state import KnownState
 
@@ -270,8 +271,9 @@ def _number_codes(known: pa.Array, desired: pa.Array) -> tuple[np.ndarray, np.nd
     Normalised numbers are digits without a leading zero, so the number itself is its
     code (an Arrow cast, 0.02 s a million); anything else gets shared dictionary codes.
     """
-    if all(is_plain_number(side) for side in (known, desired)):
-        return pc.cast(known, pa.int64()).to_numpy(), pc.cast(desired, pa.int64()).to_numpy()
+    known_integers, desired_integers = plain_integers(known), plain_integers(desired)
+    if known_integers is not None and desired_integers is not None:
+        return known_integers, desired_integers
     return _shared_codes(known, desired)
 
 
@@ -299,8 +301,9 @@ class KnownIndex:
     group_codes: np.ndarray
     groups: tuple[str, ...]
     records: pd.Index | None  # number * (len(groups) + 1) + group code; None: pair another way
-    # contacts_per_group without renames, counted on the loading thread: what the guard
-    # weighs on a night with deletes, 0.03 s a million records less on the plan's own time.
+    # contacts_per_group without renames, counted with the rest of the index (on the
+    # loading thread when make_plan or run_sync load early): what the guard weighs on a
+    # night with deletes, 0.03 s a million records less on the plan's own time.
     per_group: Mapping[str, int] | None = None
 
     @property
@@ -333,14 +336,13 @@ def index_known(known: KnownState) -> KnownIndex:
     records = None
     numbers = text_array(members["numero"])
     width = len(groups) + 1
-    if is_plain_number(numbers):
-        values = pc.cast(numbers, pa.int64()).to_numpy()
-        if values.max(initial=0) < (2**62) // width:
-            records = pd.Index(values * width + group_codes.astype(np.int64))
-            # Hashed now, on this thread: a state that breaks its own (group, number) key
-            # is paired the slow way.
-            if not records.is_unique:
-                records = None
+    values = plain_integers(numbers)
+    if values is not None and values.max(initial=0) < (2**62) // width:
+        records = pd.Index(values * width + group_codes.astype(np.int64))
+        # Hashed now, on this thread: a state that breaks its own (group, number) key
+        # is paired the slow way.
+        if not records.is_unique:
+            records = None
     key_codes = np.asarray(key_codes, dtype=np.int64)
     keys = pd.Index(keys)
     index = KnownIndex(
@@ -369,51 +371,62 @@ class DesiredIndex:
     members: pd.DataFrame
     groups: tuple[str, ...]  # the groups the records name, each once
     group_codes: np.ndarray
-    numbers: np.ndarray | None  # None: not all plain digits, pair another way
+    numbers: np.ndarray | None  # None: a contact's number is not plain digits; pair another way
 
 
-def index_desired(desired: DesiredState) -> DesiredIndex:
+def index_desired(desired: DesiredState, helper: ThreadPoolExecutor | None = None) -> DesiredIndex:
     """The :class:`DesiredIndex` of ``desired``; a pure function of it.
 
     Built as Arrow columns (pandas would re-infer two million object strings); the
-    groups are coded on a helper thread meanwhile, and the numbers are cast once per
-    contact rather than once per record.
+    groups are coded on ``helper`` meanwhile (a thread of its own without one), and the
+    numbers are cast once per contact rather than once per record.
     """
+    if helper is None:
+        with _helper_thread() as own:
+            return index_desired(desired, own)
     contacts, memberships = desired.contacts, desired.memberships
-    helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plan")
-    try:
-        coding = helper.submit(pc.dictionary_encode, text_array(memberships["group"]))
-        member_keys = text_array(memberships["key"])
-        if "contact" in memberships:  # people sharing a number: each record names its contact
-            position = memberships["contact"].to_numpy(dtype=np.int64)
-        else:
-            found = pc.index_in(member_keys, value_set=text_array(contacts["key"]))
-            position = pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-        has_contact = position >= 0
-        position = position[has_contact]
-        keep = pa.array(has_contact)
-        numbers = text_array(contacts["numero"])
-        taken = pa.array(position, pa.int64())
-        columns = {
-            "grp": text_array(memberships["group"]).filter(keep),
-            "numero": numbers.take(taken),
-            "key": member_keys.filter(keep),
-            "fhash": pa.array(contacts["fhash"].to_numpy(dtype=np.int64)[position], pa.int64()),
-            "_c": taken,
-        }
-        members: pd.DataFrame = pa.table(columns).to_pandas()
-        plain = pc.cast(numbers, pa.int64()).to_numpy()[position] if is_plain_number(numbers) else None
-        encoded = coding.result()
-    finally:
-        helper.shutdown(wait=True, cancel_futures=True)
+    groups = text_array(memberships["group"])
+    coding = helper.submit(pc.dictionary_encode, groups)
+    member_keys = text_array(memberships["key"])
+    if "contact" in memberships:  # people sharing a number: each record names its contact
+        position = memberships["contact"].to_numpy(dtype=np.int64)
+    else:
+        found = pc.index_in(member_keys, value_set=text_array(contacts["key"]))
+        position = pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    has_contact = position >= 0
+    position = position[has_contact]
+    keep = pa.array(has_contact)
+    numbers = text_array(contacts["numero"])
+    taken = pa.array(position, pa.int64())
+    columns = {
+        "grp": groups.filter(keep),
+        "numero": numbers.take(taken),
+        "key": member_keys.filter(keep),
+        "fhash": pa.array(contacts["fhash"].to_numpy(dtype=np.int64)[position], pa.int64()),
+        "_c": taken,
+    }
+    members: pd.DataFrame = pa.table(columns).to_pandas()
+    integers = plain_integers(numbers)
+    encoded = coding.result()
     if not has_contact.all():  # a group only records without a contact name is no group of the plan
         encoded = pc.dictionary_encode(columns["grp"])
     return DesiredIndex(
         members,
         tuple(str(group) for group in encoded.dictionary.to_pylist()),
         encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64),
-        plain,
+        integers[position] if integers is not None else None,
     )
+
+
+@contextmanager
+def _helper_thread() -> Iterator[ThreadPoolExecutor]:
+    """The planner's one helper thread, for the length of a call: an error drops the work
+    queued on it, and the call waits for the work it is running."""
+    helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plan")
+    try:
+        yield helper
+    finally:
+        helper.shutdown(wait=True, cancel_futures=True)
 
 
 def _pairs_on_number(
@@ -561,15 +574,11 @@ def plan_changes(
     through one helper thread, which ends with the call.
     """
     index = index if index is not None else index_known(known)
-    mine = mine if mine is not None else index_desired(desired)
-    helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plan")
-    try:
-        # Tens of thousands of operations and their fields, none in a cycle: the
-        # collector would walk them again at each of its passes.
-        with paused_collector():
-            return _plan_with(helper, desired, known, index, mine)
-    finally:
-        helper.shutdown(wait=True, cancel_futures=True)  # an error: the queued work is dropped
+    # Tens of thousands of operations and their fields, none in a cycle: the collector
+    # would walk them again at each of its passes.
+    with _helper_thread() as helper, paused_collector():
+        mine = mine if mine is not None else index_desired(desired, helper)
+        return _plan_with(helper, desired, known, index, mine)
 
 
 def _plan_with(

@@ -271,7 +271,8 @@ class KnownState:
 
     groups: dict[str, str]  # name -> origin (created | adopted)
     memberships: pd.DataFrame  # grp, numero, key, [nom … v3,] fhash
-    reader: Callable[[np.ndarray], pd.DataFrame] | None = None  # fields by position, when not loaded
+    # Fields by position, when not loaded; the planner calls it from its helper thread.
+    reader: Callable[[np.ndarray], pd.DataFrame] | None = None
 
     @property
     def contact_count(self) -> int:
