@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from sms123_sync.contact import FIELD_NAMES, ContactFields
 from sms123_sync.errors import GuardError
 from sms123_sync.mapping.desired import DesiredState
+from sms123_sync.mapping.keyset import KeySet
 from sms123_sync.mapping.normalize import distinct_codes, plain_integers, text_array
 from sms123_sync.memory import paused_collector
 from sms123_sync.reconcile.state import KnownState
@@ -738,13 +739,17 @@ def _is_in(values: pd.Series, wanted: Iterable[Any]) -> np.ndarray:
     pandas makes one Arrow scalar per wanted value (about 3 µs each: 0.3 s for the keys
     a filter drops from a million rows); Arrow takes them as one array. A set larger than
     ``values`` (those keys, against a night's deletes) is first cut to the values it
-    holds: a probe per value, where an array of the whole set would cost 0.05 s. As
-    pandas does, only the text values of ``wanted`` can match.
+    holds: a probe per value, where an array of the whole set would cost 0.05 s; a
+    :class:`KeySet` is probed through its array. As pandas does, only the text values of
+    ``wanted`` can match.
     """
     texts = values.astype(str)
-    if isinstance(wanted, AbstractSet) and len(wanted) > len(texts):
-        wanted = wanted & set(texts.tolist())
-    value_set = pa.array([v for v in wanted if isinstance(v, str)], pa.string())
+    if isinstance(wanted, KeySet):  # held in Arrow already
+        value_set = wanted.array
+    else:
+        if isinstance(wanted, AbstractSet) and len(wanted) > len(texts):
+            wanted = wanted & set(texts.tolist())
+        value_set = pa.array([v for v in wanted if isinstance(v, str)], pa.string())
     found = pc.is_in(pa.array(texts, pa.string(), from_pandas=True), value_set=value_set)
     return np.asarray(pc.fill_null(found, False).to_numpy(zero_copy_only=False), dtype=bool)
 
