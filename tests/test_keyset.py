@@ -49,4 +49,22 @@ def test_a_keyset_is_compared_and_combined_as_a_frozenset() -> None:
     assert keys == frozenset({"A", "B"}) and {"A"} <= keys and "C" not in keys and len(keys) == 2
     assert keys | {"C"} == frozenset({"A", "B", "C"}) and keys & {"B", "C"} == frozenset({"B"})
     assert keys - {"A"} == frozenset({"B"}) and isinstance(keys - {"A"}, frozenset)
-    assert repr(keys) == "KeySet(3 texts)"
+    assert repr(keys) == "KeySet(['A', 'B'])"
+    assert repr(KeySet(pa.array([str(i) for i in range(11)], pa.string()))) == "KeySet(<11 texts>)"
+
+
+def test_rejected_keys_of_a_column_that_is_not_text_are_each_made_text() -> None:
+    # A workbook's identity column of dates: each rejected key reads as pandas writes it
+    # alone, not as the whole column would format it.
+    keys = pd.Series(pd.to_datetime(["2024-01-01", "2024-01-02 10:30"], format="mixed"))
+    empty = pd.Series([None, None], dtype=object)
+    bad = np.array([True, False])
+    protected: AbstractSet[str] = _protected(keys, empty.astype("str"), empty, bad)
+    assert protected == _as_python(keys, empty.astype("str"), empty, bad) == {"2024-01-01"}
+
+
+def test_a_few_deletes_are_probed_against_many_protected_keys() -> None:
+    many = KeySet(pa.array([f"K{i}" for i in range(200_000)], pa.string()))
+    deletes = pd.Series(["K5", "K199999", "X", "K200000", "K5"], dtype="str")
+    assert _is_in(deletes, many).tolist() == [True, True, False, False, True]
+    assert not _is_in(pd.Series([], dtype="str"), many).tolist()

@@ -454,17 +454,26 @@ def test_workbook_header_names_are_spelt_as_before(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("how", ["byte-order mark", "declared"])
-def test_a_bad_byte_in_a_file_said_to_be_utf8_is_refused(tmp_path: Path, how: str) -> None:
+@pytest.mark.parametrize("column", ["Nom", "Ville"])
+def test_a_bad_byte_in_a_file_said_to_be_utf8_is_refused(tmp_path: Path, how: str, column: str) -> None:
     # Arrow skips its own check of each cell only where sms123-sync found the whole file
     # to be UTF-8; a file that only says so (a byte-order mark, source.encoding) is checked.
     source = tmp_path / "export.csv"
     head = b"\xef\xbb\xbf" if how == "byte-order mark" else b""
-    source.write_bytes(head + b"Nom;Tel\nZo\xe9;0612345678\nMartin;0612345679\n")
+    row = b"Zo\xe9;0612345678;Lyon\n" if column == "Nom" else b"Zoe;0612345678;S\xe8te\n"
+    source.write_bytes(head + b"Nom;Tel;Ville\n" + row + b"Martin;0612345679;Paris\n")
     options = SourceOptions(encoding="utf-8" if how == "declared" else "auto")
     with pytest.raises(InputError) as refused:
         read_source(source, options)
-    assert str(refused.value).startswith(f"{source}: column 'Nom' holds bytes that are not UTF-8")
+    assert str(refused.value).startswith(f"{source}: column '{column}' holds bytes that are not UTF-8")
     assert "save it again as UTF-8" in str(refused.value) and "large_string" not in str(refused.value)
+
+
+def test_a_row_that_says_invalid_utf8_is_a_parse_error_not_an_encoding_one(tmp_path: Path) -> None:
+    source = tmp_path / "export.csv"
+    source.write_text("Nom;Tel\nZoe;0612345678\ninvalid UTF8;0612345679;extra\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"line 3: .*Expected 2 columns, got 3"):
+        read_source(source, SourceOptions(encoding="utf-8"))
 
 
 def test_a_file_found_to_be_utf8_reads_its_accents(tmp_path: Path) -> None:

@@ -825,8 +825,11 @@ def _protected(keys: pd.Series, digits: pd.Series, refused: pd.Series, bad: np.n
     with those contacts. Held in Arrow (:class:`KeySet`): half a million in an export of
     rejects, which ``validate`` never asks for one by one."""
     chosen = pa.array(bad)
-    texts = keys if pd.api.types.is_string_dtype(keys) else keys.astype(str).where(keys.notna())
-    found = pa.concat_arrays([text_array(column).filter(chosen) for column in (texts, digits, refused)])
+    if pd.api.types.is_string_dtype(keys):
+        own = text_array(keys).filter(chosen)
+    else:  # a key column that is not text: each rejected key made text on its own
+        own = pa.array(keys[bad & keys.notna().to_numpy()].astype(str).tolist(), pa.string())
+    found = pa.concat_arrays([own, *(text_array(column).filter(chosen) for column in (digits, refused))])
     return KeySet(found.filter(pc.not_equal(found, "")))  # gaps are "" in text_array
 
 

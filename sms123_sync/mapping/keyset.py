@@ -35,20 +35,26 @@ class KeySet(AbstractSet[str]):
         return frozenset(items)
 
     @property
-    def keys(self) -> frozenset[str]:
+    def strings(self) -> frozenset[str]:
         """The keys as Python strings, made once."""
         if self._keys is None:
             self._keys = frozenset(self.array.to_pylist())
         return self._keys
 
     def __contains__(self, key: object) -> bool:
-        return key in self.keys
+        return key in self.strings
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.keys)
+        return iter(self.strings)
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return len(self.strings)
 
     def __repr__(self) -> str:
-        return f"KeySet({len(self.array)} texts)"
+        if len(self.array) > _SHOWN:
+            return f"KeySet(<{len(self.array)} texts>)"
+        return f"KeySet({sorted(self.strings)!r})"
+
+
+# Up to how many texts a KeySet's repr lists (a test's failure shows them).
+_SHOWN = 10

@@ -272,7 +272,8 @@ def _number_codes(known: pa.Array, desired: pa.Array) -> tuple[np.ndarray, np.nd
     Normalised numbers are digits without a leading zero, so the number itself is its
     code (an Arrow cast, 0.02 s a million); anything else gets shared dictionary codes.
     """
-    known_integers, desired_integers = plain_integers(known), plain_integers(desired)
+    known_integers = plain_integers(known)
+    desired_integers = plain_integers(desired) if known_integers is not None else None
     if known_integers is not None and desired_integers is not None:
         return known_integers, desired_integers
     return _shared_codes(known, desired)
@@ -744,8 +745,11 @@ def _is_in(values: pd.Series, wanted: Iterable[Any]) -> np.ndarray:
     ``wanted`` can match.
     """
     texts = values.astype(str)
-    if isinstance(wanted, KeySet):  # held in Arrow already
-        value_set = wanted.array
+    if isinstance(wanted, KeySet):
+        # Held in Arrow: the few values pick out the keys they meet (a hash of the values,
+        # not of half a million keys), and those are the set.
+        probes = pa.array(texts, pa.string(), from_pandas=True)
+        value_set = wanted.array.filter(pc.fill_null(pc.is_in(wanted.array, value_set=probes), False))
     else:
         if isinstance(wanted, AbstractSet) and len(wanted) > len(texts):
             wanted = wanted & set(texts.tolist())

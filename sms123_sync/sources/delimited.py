@@ -359,7 +359,7 @@ def _arrow_csv(
         except pa.ArrowInvalid as exc:
             if "straddl" in str(exc) and block_size != _BLOCK_SIZES[-1]:
                 continue
-            if "invalid UTF8" in str(exc):
+            if _NOT_UTF8.match(str(exc)):
                 raise InputError(_not_utf8(path, names, exc)) from None
             line = _bad_line(path, *where, delimiter, len(names))
             if line:
@@ -400,10 +400,14 @@ def _refuse_binary_signature(path: Path, head: bytes) -> None:
             raise InputError(_("{path}: is {what}").format(path=path, what=_(what)))
 
 
+# Arrow's refusal of a cell that is not UTF-8; its parse errors quote rows, which may say anything.
+_NOT_UTF8 = re.compile(r"In CSV column #(\d+): CSV conversion error to \w+: invalid UTF8")
+
+
 def _not_utf8(path: Path, names: list[str], exc: Exception) -> object:
     """What to say of a file that calls itself UTF-8 (a byte-order mark, source.encoding)
     and holds other bytes: the column Arrow names, and what to do."""
-    found = re.search(r"CSV column #(\d+)", str(exc))
+    found = _NOT_UTF8.match(str(exc))
     at = int(found.group(1)) if found else -1
     column = repr(printable(names[at])) if 0 <= at < len(names) else "?"
     return _(
