@@ -119,6 +119,14 @@ _FIELDS_QUERY = (
 )
 
 
+def _rows_table(rows: Sequence[Sequence[object]], schema: pa.Schema) -> pa.Table:
+    """Rows the store's own connection read, as the Arrow table the driver would give."""
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
+    return pa.table(
+        [pa.array(column, type=field.type) for column, field in zip(columns, schema, strict=True)], schema=schema
+    )
+
+
 def _member_query(schema: pa.Schema) -> str:
     return f"SELECT {', '.join(schema.names)} FROM memberships"
 
@@ -560,12 +568,7 @@ class StateStore:
 
     def _read_members_sqlite(self, schema: pa.Schema) -> pa.Table:
         """The memberships through the store's own connection: slower, always safe."""
-        rows = self._db.execute(_member_query(schema)).fetchall()
-        columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
-        return pa.table(
-            [pa.array(column, type=field.type) for column, field in zip(columns, schema, strict=True)],
-            schema=schema,
-        )
+        return _rows_table(self._db.execute(_member_query(schema)).fetchall(), schema)
 
     def read_fields(self, rowids: list[int]) -> pa.Table:
         """rowid, grp, numero, fhash and the seven fields of the given records, in no
@@ -578,11 +581,7 @@ class StateStore:
                 if _open_files.get(self._file_id, 0) <= 1:
                     return self._read_members_arrow(_FIELDS_SCHEMA, _FIELDS_QUERY, queries)
             rows = [row for chunk in queries for row in self._db.execute(_FIELDS_QUERY, (chunk,))]
-        columns = list(zip(*rows, strict=True)) if rows else [() for _ in _FIELDS_SCHEMA]
-        return pa.table(
-            [pa.array(column, type=field.type) for column, field in zip(columns, _FIELDS_SCHEMA, strict=True)],
-            schema=_FIELDS_SCHEMA,
-        )
+        return _rows_table(rows, _FIELDS_SCHEMA)
 
     def add_group(self, db: sqlite3.Connection, name: str, origin: str) -> None:
         db.execute("INSERT OR IGNORE INTO groups VALUES (?, ?)", (name, origin))
